@@ -235,11 +235,16 @@ func TestBadExtendedItemSkipsRecord(t *testing.T) {
 
 func TestNotAnETLFile(t *testing.T) {
 	for name, data := range map[string][]byte{
-		"empty":      nil,
-		"short":      []byte("hello"),
-		"text":       bytes.Repeat([]byte("not an etl file "), 100),
-		"zeros":      make([]byte, 4096),
-		"bad header": func() []byte { d := make([]byte, 0x100); binary.LittleEndian.PutUint32(d, 0x100); binary.LittleEndian.PutUint32(d[0x30:], 0x100); return d }(),
+		"empty": nil,
+		"short": []byte("hello"),
+		"text":  bytes.Repeat([]byte("not an etl file "), 100),
+		"zeros": make([]byte, 4096),
+		"bad header": func() []byte {
+			d := make([]byte, 0x100)
+			binary.LittleEndian.PutUint32(d, 0x100)
+			binary.LittleEndian.PutUint32(d[0x30:], 0x100)
+			return d
+		}(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
