@@ -35,24 +35,27 @@ func corpusFiles(t testing.TB) []string {
 
 // refEvent is one line of a reference dump.
 type refEvent struct {
-	I        int     `json:"i"`
-	Buf      int     `json:"buf"`
-	Off      int     `json:"off"`
-	HT       string  `json:"ht"`
-	Provider string  `json:"provider"`
-	Group    *int    `json:"group"`
-	Opcode   int     `json:"opcode"`
-	ID       *int    `json:"id"`
-	Version  int     `json:"version"`
-	PID      *uint32 `json:"pid"`
-	TID      *uint32 `json:"tid"`
-	TSRaw    int64   `json:"ts_raw"`
-	TS       string  `json:"ts"`
-	Size     int     `json:"size"`
-	PLen     int     `json:"plen"`
-	Payload  string  `json:"payload"`
-	Ext      []int   `json:"ext"`
-	Flags    *int    `json:"flags"`
+	I        int    `json:"i"`
+	Buf      int    `json:"buf"`
+	Off      int    `json:"off"`
+	HT       string `json:"ht"`
+	Provider string `json:"provider"`
+	// ProviderAsReported is the reference parser's own reading of an
+	// EVENT_HEADER provider GUID, byte-swapped (see reference_test.go).
+	ProviderAsReported string  `json:"provider_as_reported"`
+	Group              *int    `json:"group"`
+	Opcode             int     `json:"opcode"`
+	ID                 *int    `json:"id"`
+	Version            int     `json:"version"`
+	PID                *uint32 `json:"pid"`
+	TID                *uint32 `json:"tid"`
+	TSRaw              int64   `json:"ts_raw"`
+	TS                 string  `json:"ts"`
+	Size               int     `json:"size"`
+	PLen               int     `json:"plen"`
+	Payload            string  `json:"payload"`
+	Ext                []int   `json:"ext"`
+	Flags              *int    `json:"flags"`
 }
 
 func readDump(t testing.TB, name string) []refEvent {
