@@ -264,3 +264,36 @@ func contains(s []uint32, v uint32) bool {
 	}
 	return false
 }
+
+// TestWrappedBuffersReadInTimeOrder stands for a circular log that wrapped:
+// the buffers of one processor are no longer in file order. The time walk
+// orders buffers by their first timestamp, so it still returns every event
+// in timestamp order.
+func TestWrappedBuffersReadInTimeOrder(t *testing.T) {
+	b, refs, data := damagedTrace(t, false)
+	bufs := b.Buffers()
+	// Rotate the data buffers (all of one size): the newest come first.
+	size := int(bufs[1].FileOffset - bufs[0].FileOffset)
+	body := data[bufs[1].FileOffset:]
+	require.Zero(t, len(body)%size)
+	k := 3 * size
+	rotated := append(append(append([]byte(nil), data[:bufs[1].FileOffset]...), body[k:]...), body[:k]...)
+
+	f, err := etl.NewFile(bytes.NewReader(rotated), int64(len(rotated)))
+	require.NoError(t, err)
+	r := f.NewReader(etl.OrderTime)
+	var got []uint32
+	last := int64(0)
+	for ev, err := range r.All() {
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, ev.Timestamp, last)
+		last = ev.Timestamp
+		if ev.Buffer > 0 {
+			got = append(got, ev.ThreadID)
+		}
+	}
+	require.Len(t, got, len(refs))
+	for i, id := range got {
+		assert.Equal(t, uint32(i), id, "record %d in time order", i)
+	}
+}

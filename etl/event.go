@@ -85,9 +85,19 @@ type Event struct {
 	Offset int
 }
 
-// PointerSize is the pointer size of the payload: 4 or 8, or 0 for records
-// that do not say (WPP messages).
-func (e *Event) PointerSize() int { return e.Kind.PointerSize() }
+// PointerSize is the pointer size of the payload: 4 or 8, or 0 for a WPP
+// message that does not say.
+func (e *Event) PointerSize() int {
+	if e.Kind == KindMessage {
+		switch {
+		case e.MessageFlags&msgPointer64 != 0:
+			return 8
+		case e.MessageFlags&msgPointer32 != 0:
+			return 4
+		}
+	}
+	return e.Kind.PointerSize()
+}
 
 // HasThread reports whether the header carried a thread and process id.
 func (e *Event) HasThread() bool { return e.Kind.HasThread() }
