@@ -37,8 +37,9 @@ type DecodeError struct {
 
 	PayloadLen int
 	// Field is the first field that did not fit (ErrShort) or that held
-	// an impossible value (ErrMalformed); Need is the payload length that
-	// field required. Both are zero for the other causes.
+	// an impossible value (ErrMalformed). Need is, for ErrShort, the
+	// payload length that field required, and for ErrMalformed the
+	// field's offset. Both are zero for the other causes.
 	Field string
 	Need  int
 

@@ -59,7 +59,8 @@ func IsKernelAddress(addr uint64, ptrSize int) bool {
 // Stack is a StackWalk Stack event (opcode 32): the frames of the event
 // whose raw header timestamp is EventTimeStamp, on StackThread of
 // StackProcess. Kernel frames and user frames of one event may arrive as
-// two Stack events with the same EventTimeStamp.
+// two Stack events with the same EventTimeStamp. Frame(0) is the innermost
+// frame; NumFrames is (payload length − 16) / pointer size.
 type Stack struct {
 	EventTimeStamp int64
 	ProcessID      uint32
@@ -91,6 +92,8 @@ func (s *Stack) Decode(ev *etl.Event) error {
 // StackKeyDef is a stack key definition (opcodes 34 create, 35 delete, 36
 // rundown): the frames that Key stood for in earlier StackKeyRef events.
 // A reference binds to the next definition of its key; keys are reused.
+// Frame(0) is the innermost frame; NumFrames is payload length / pointer
+// size − 1.
 type StackKeyDef struct {
 	Op  uint8 // 34, 35 or 36
 	Key uint64
