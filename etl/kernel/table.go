@@ -6,19 +6,20 @@ import (
 	"github.com/poolprof/poolprof/etl"
 )
 
-// Provider (event class) GUIDs of the events this package decodes. For
-// SYSTEM, COMPACT and PERFINFO records the etl reader reports the GUID of
-// the kernel group; FULL_HEADER records carry the class GUID themselves.
+// Provider (event class) GUIDs of the events this package decodes, named
+// for this package's callers; the etl package owns the values. For SYSTEM,
+// COMPACT and PERFINFO records the etl reader reports the GUID of the
+// kernel group; FULL_HEADER records carry the class GUID themselves.
 var (
-	EventTraceGUID = etl.MustParseGUID("68fdd900-4a3e-11d1-84f4-0000f80464e3") // group 0x00
-	ProcessGUID    = etl.MustParseGUID("3d6fa8d0-fe05-11d0-9dda-00c04fd7ba7c") // group 0x03
-	ThreadGUID     = etl.MustParseGUID("3d6fa8d1-fe05-11d0-9dda-00c04fd7ba7c") // group 0x05
-	PoolGUID       = etl.MustParseGUID("0268a8b6-74fd-4302-9dd0-6e8f1795c0cf") // group 0x0E
-	ImageGUID      = etl.MustParseGUID("2cb15d1d-5fc1-11d2-abe1-00a0c911f518") // group 0x14
-	StackWalkGUID  = etl.MustParseGUID("def2fe46-7bd6-4b80-bd94-f57fe20d0ce3") // group 0x18
+	EventTraceGUID = etl.ProviderEventTrace // group 0x00
+	ProcessGUID    = etl.ProviderProcess    // group 0x03
+	ThreadGUID     = etl.ProviderThread     // group 0x05
+	PoolGUID       = etl.ProviderPool       // group 0x0E
+	ImageGUID      = etl.ProviderImage      // group 0x14
+	StackWalkGUID  = etl.ProviderStackWalk  // group 0x18
 	// ImageIDGUID is the KernelTraceControl ImageID class, whose events
 	// are injected as FULL_HEADER records when a trace is merged.
-	ImageIDGUID = etl.MustParseGUID("b3e675d7-2554-4f18-830b-2762732560de")
+	ImageIDGUID = etl.ProviderKernelTraceControlImageID
 )
 
 // Kind says what an event is to the analysis. Kinds that share a decoder
