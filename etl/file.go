@@ -16,6 +16,19 @@ import (
 // allocate.
 const maxBufferSize = 16 << 20
 
+// maxCompressionRatio bounds how much a compressed buffer may claim to
+// expand. Real ETL buffers compress about 5:1 and at most 14:1 in the
+// corpus (timestamps differ from record to record); a larger claim is
+// damage, and believing it would let a few bytes of input make the reader
+// allocate and write megabytes.
+const maxCompressionRatio = 256
+
+// maxExpansion is the largest end of data a compressed buffer of the given
+// on-disk size may claim.
+func maxExpansion(size int) int {
+	return min(maxBufferSize, max(64<<10, maxCompressionRatio*(size-bufferHeaderSize)))
+}
+
 // peekSize is how much of each buffer NewFile reads beyond its header:
 // enough to find the first record's timestamp, even through XPRESS.
 const peekSize = 64
@@ -164,7 +177,7 @@ func (f *File) scanBuffers() error {
 		}
 		limit := info.Size
 		if info.Compressed() {
-			limit = maxBufferSize
+			limit = maxExpansion(info.Size)
 		}
 		switch {
 		case info.Filled < bufferHeaderSize:
