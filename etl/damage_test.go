@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -296,4 +297,25 @@ func TestWrappedBuffersReadInTimeOrder(t *testing.T) {
 	for i, id := range got {
 		assert.Equal(t, uint32(i), id, "record %d in time order", i)
 	}
+}
+
+// TestCompressedClaimIsBounded is the regression case for a fuzzer find: a
+// compressed buffer of a few bytes that claims megabytes of records made
+// the reader allocate and fill them. Such a claim is now reported as
+// damage and costs next to nothing.
+func TestCompressedClaimIsBounded(t *testing.T) {
+	b, _, data := damagedTrace(t, true)
+	victim := b.Buffers()[1]
+	require.True(t, victim.Compressed())
+	binary.LittleEndian.PutUint32(data[victim.FileOffset+etltest.HdrOffset:], 15<<20)
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, r := readAll(t, data)
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated")
+	assert.NotEmpty(t, got)
+	require.NotEmpty(t, r.Problems())
+	assert.Equal(t, victim.FileOffset, r.Problems()[0].Offset)
+	assert.Contains(t, r.Problems()[0].Msg, "exceeds")
 }
