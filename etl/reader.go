@@ -43,6 +43,10 @@ type Stats struct {
 	// causes it.
 	OutOfOrder int64
 	Problems   int // problems found, including those not kept
+	// BytesRead is the file bytes of the buffers read so far, for
+	// progress reports: it reaches File.Size at the end of a walk of a
+	// file without damage.
+	BytesRead int64
 }
 
 // Reader returns the events of a File one at a time. It holds one buffer
@@ -278,6 +282,7 @@ func (r *Reader) load(info *BufferInfo, byTime bool) (*loadedBuffer, error) {
 		lb = new(loadedBuffer)
 	}
 	r.stats.Buffers++
+	r.stats.BytesRead += int64(info.Size)
 	if info.Compressed() {
 		r.stats.CompressedBuffers++
 	}
