@@ -123,6 +123,11 @@ func (f *File) Problems() []*FormatError { return f.problems }
 // clock type, anchored on the header event and the header's StartTime.
 func (f *File) Time(ts int64) time.Time { return FiletimeToTime(f.tb.filetime(ts)) }
 
+// StartTimestamp is the raw timestamp of the logfile header event, the
+// instant the header's StartTime names: offsets into the trace count
+// from it.
+func (f *File) StartTimestamp() int64 { return f.tb.anchorRaw }
+
 // Filetime converts a raw event timestamp to a Windows FILETIME.
 func (f *File) Filetime(ts int64) int64 { return f.tb.filetime(ts) }
 

@@ -36,6 +36,9 @@ type command struct {
 var commands = []command{
 	{"info", "print the trace header, buffers and an inventory of its events", runInfo},
 	{"events", "print every event, one per line (text or JSON Lines)", runEvents},
+	{"summary", "pool usage by tag and pool, like poolmon, with WPA's AIFO/AIFI/AOFI sets", runSummary},
+	{"stacks", "fold the stacks of outstanding (or chosen) allocations", runStacks},
+	{"pprof", "write a pprof heap profile of the pool allocations", runPprof},
 }
 
 func main() {

@@ -1,0 +1,126 @@
+package analysis
+
+import (
+	"io"
+	"time"
+
+	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/etl/kernel"
+	"github.com/poolprof/poolprof/pool"
+	"github.com/poolprof/poolprof/stacks"
+)
+
+// Options configure Run.
+type Options struct {
+	// Pool configures the tracker: window (raw timestamps; see Offset),
+	// filters, closed groups, time series.
+	Pool pool.Options
+	// StackWindow is how long after an event its stack parts may still
+	// arrive; 0 means the stacks package's default (2 s of trace time).
+	StackWindow time.Duration
+	// Progress, when set, is called now and then with the file bytes
+	// read so far.
+	Progress func(bytesRead int64)
+}
+
+// Result is what Run found.
+type Result struct {
+	File    *etl.File
+	Pool    *pool.Result
+	Modules *stacks.Modules
+	// Stacks resolves the Stack references of pool allocations (Ref 0 is
+	// no stack) into frames, innermost first.
+	Stacks stacks.Resolver
+	Health Health
+}
+
+// progressEvery is how many events pass between progress calls.
+const progressEvery = 1 << 16
+
+// Offset converts an offset from the start of the trace to a raw
+// timestamp of f, for pool windows.
+func Offset(f *etl.File, d time.Duration) int64 {
+	rate := stacks.ClockRate(&f.Header)
+	sec := int64(d / time.Second)
+	frac := int64(d % time.Second)
+	return f.StartTimestamp() + sec*rate + frac*rate/int64(time.Second)
+}
+
+// Run reads f once in time order and analyses its pool events.
+func Run(f *etl.File, opts Options) (*Result, error) {
+	tracker := pool.NewTracker(opts.Pool)
+	rate := stacks.ClockRate(&f.Header)
+	var window int64
+	if opts.StackWindow > 0 {
+		window = int64(opts.StackWindow.Seconds() * float64(rate))
+	}
+	joiner := stacks.NewJoiner(stacks.Options{TicksPerSecond: rate, Window: window}, func(v pool.Event, ref stacks.Ref) {
+		v.Stack = uint32(ref)
+		tracker.Add(&v)
+	})
+	mods := stacks.NewModules()
+	h := newHealthCounter()
+
+	r := f.NewReader(etl.OrderTime)
+	var (
+		ev etl.Event
+		pe kernel.PoolEvent
+	)
+	for n := 0; ; n++ {
+		if err := r.Next(&ev); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if opts.Progress != nil && n%progressEvery == 0 {
+			opts.Progress(r.Stats().BytesRead)
+		}
+		k := kernel.Lookup(&ev)
+		switch k {
+		case kernel.KindPoolAlloc, kernel.KindPoolFree, kernel.KindPoolSnapshot:
+			if err := pe.Decode(&ev); err != nil {
+				h.undecoded(&ev, err)
+				continue
+			}
+			joiner.Hold(&ev, poolEvent(&ev, &pe))
+			continue
+		case kernel.KindPoolPage:
+			h.unused(&ev)
+			continue
+		}
+		if joiner.Observe(&ev) || mods.Observe(&ev) {
+			continue
+		}
+		if k == kernel.KindUnknown && ev.IsKernel() && ev.Group == etl.GroupPool {
+			h.undecoded(&ev, nil)
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(r.Stats().BytesRead)
+	}
+	joiner.Finish()
+	mods.Finish()
+	res := &Result{File: f, Pool: tracker.Finish(), Modules: mods, Stacks: joiner}
+	res.Health = h.finish(f, r, joiner.Stats(), mods.Stats(), &res.Pool.Health)
+	return res, nil
+}
+
+// poolEvent turns a decoded PoolTrace event into the tracker's input.
+func poolEvent(ev *etl.Event, pe *kernel.PoolEvent) pool.Event {
+	op, session := pool.OpcodeOp(uint8(pe.Op))
+	pid := ev.ProcessID
+	if !ev.HasThread() {
+		pid = pool.UnknownPID
+	}
+	return pool.Event{
+		Time:      ev.Timestamp,
+		Op:        op,
+		Session:   session || pe.PoolType.Session(),
+		SessionID: pe.SessionID,
+		PoolType:  uint32(pe.PoolType),
+		Tag:       uint32(pe.Tag),
+		Size:      pe.NumberOfBytes,
+		Addr:      pe.Entry,
+		PID:       pid,
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/poolprof/poolprof/analysis"
+	"github.com/poolprof/poolprof/pool"
+	"github.com/poolprof/poolprof/stacks"
+)
+
+const stacksUsage = "poolprof stacks [--format text|folded|json] [--value bytes|count] [--type AIFO] [filters] FILE"
+
+// runStacks folds the stacks of the selected allocations (by default those
+// still outstanding, AIFO) so the chain that leaks stands out.
+func runStacks(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("stacks")
+	format := newChoice("text", "text", "folded", "json")
+	fs.Var(format, "format", "output format: text (a call tree), folded (flame graph input) or json")
+	value := newChoice("bytes", "bytes", "count")
+	fs.Var(value, "value", "what the tree and folded lines count: bytes or count")
+	var a analysisFlags
+	a.register(fs, "AIFO")
+	pos, status, ok := parseArgs(fs, args, stacksUsage, stdout, stderr)
+	if !ok {
+		return status
+	}
+	name, ok := oneFile(fs, pos, stacksUsage, stderr)
+	if !ok {
+		return exitUsage
+	}
+	res, status := analyze("stacks", name, &a, true, stderr)
+	if res == nil {
+		return status
+	}
+	counts := stackCounts(res)
+	measure := stacks.ByBytes
+	if value.value == "count" {
+		measure = stacks.ByCount
+	}
+	var err error
+	switch format.value {
+	case "json":
+		err = stacks.WriteJSON(stdout, counts.Samples(res.Stacks, res.Modules))
+	case "folded":
+		err = stacks.WriteFolded(stdout, counts.Tree(res.Stacks, res.Modules), measure)
+	default:
+		err = stacks.WriteTree(stdout, counts.Tree(res.Stacks, res.Modules), measure)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "poolprof stacks: %v\n", err)
+		return exitFail
+	}
+	warnHealth(stderr, "stacks", name, &res.Health)
+	return exitOK
+}
+
+// stackCounts adds up the allocations the filter kept by stack: the
+// outstanding ones one by one, the closed ones by group. The tracker has
+// applied the lifetime filter already.
+func stackCounts(res *analysis.Result) *stacks.Counts {
+	var c stacks.Counts
+	for i := range res.Pool.Outstanding {
+		al := &res.Pool.Outstanding[i]
+		c.Add(stacks.Ref(al.Stack), 1, int64(al.Size))
+	}
+	for i := range res.Pool.Closed {
+		g := &res.Pool.Closed[i]
+		if g.Lifetime == pool.AOFI && g.Count > 0 && g.Bytes == 0 {
+			c.Add(stacks.Ref(g.Stack), int64(g.Count), 0)
+			continue
+		}
+		c.Add(stacks.Ref(g.Stack), int64(g.Count), int64(g.Bytes))
+	}
+	return &c
+}
