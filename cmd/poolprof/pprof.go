@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/poolprof/poolprof/analysis"
@@ -42,13 +43,14 @@ func runPprof(args []string, stdout, stderr io.Writer) int {
 		return status
 	}
 	facts := profileFacts(res, name)
+	samples := profileSamples(res)
 	if !*keepAlloc {
-		facts.DropFrames = pprof.AllocatorFrames
+		facts.DropFrames = allocatorFrames(samples)
 	}
 	tmp := *out + ".tmp"
 	fh, err := os.Create(tmp)
 	if err == nil {
-		err = pprof.Write(fh, profileSamples(res), facts)
+		err = pprof.Write(fh, samples, facts)
 		if cerr := fh.Close(); err == nil {
 			err = cerr
 		}
@@ -171,6 +173,40 @@ func profileSamples(res *analysis.Result) []pprof.Sample {
 		out = append(out, s)
 	}
 	return out
+}
+
+// allocatorFrames is the pprof drop_frames expression that hides the pool
+// allocator, so that the function that asked for the memory is the leaf
+// and leads `go tool pprof -top`. Named frames match pprof.AllocatorFrames;
+// unnamed ones are recognised as the innermost kernel frames that every
+// allocation stack shares (every pool allocation goes through the
+// allocator), never a whole stack.
+func allocatorFrames(samples []pprof.Sample) string {
+	var common []pprof.Frame
+	first := true
+	for i := range samples {
+		fr := samples[i].Frames
+		if len(fr) < 2 {
+			continue
+		}
+		if first {
+			common, first = fr[:len(fr)-1], false
+			continue
+		}
+		n := 0
+		for n < len(common) && n < len(fr)-1 && common[n].Address == fr[n].Address {
+			n++
+		}
+		common = common[:n]
+	}
+	expr := pprof.AllocatorFrames
+	for _, f := range common {
+		if f.Module == nil || f.Function != "" {
+			break
+		}
+		expr += "|" + regexp.QuoteMeta(fmt.Sprintf("%s+0x%x", f.Module.Name, f.Address-f.Module.Start))
+	}
+	return expr
 }
 
 // buildID is a PDB's symbol-store key: the GUID's 32 hex digits, upper
