@@ -39,6 +39,7 @@ var commands = []command{
 	{"summary", "pool usage by tag and pool, like poolmon, with WPA's AIFO/AIFI/AOFI sets", runSummary},
 	{"stacks", "fold the stacks of outstanding (or chosen) allocations", runStacks},
 	{"pprof", "write a pprof heap profile of the pool allocations", runPprof},
+	{"sym", "name RVAs with a PDB file: function+offset and file:line", runSym},
 }
 
 func main() {
