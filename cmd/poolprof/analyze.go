@@ -38,7 +38,9 @@ func (a *analysisFlags) register(fs *flag.FlagSet, defaultTypes string) {
 	fs.DurationVar(&a.minAge, "min-age", 0, "keep outstanding allocations at least this old at the end of the window")
 }
 
-// options turns the flags into analysis options for f.
+// options turns the flags into analysis options for f. With a nil f it
+// only checks them, so that a bad flag is a usage error (status 2) even
+// when the trace cannot be read.
 func (a *analysisFlags) options(f *etl.File) (analysis.Options, error) {
 	var o analysis.Options
 	flt := &o.Pool.Filter
@@ -55,9 +57,12 @@ func (a *analysisFlags) options(f *etl.File) (analysis.Options, error) {
 	if flt.Pools, err = pool.ParsePoolSet(a.pools); err != nil {
 		return o, fmt.Errorf("--pool: %w", err)
 	}
+	if a.maxSize > 0 && a.minSize > a.maxSize {
+		return o, fmt.Errorf("--min-size %d is above --max-size %d", a.minSize, a.maxSize)
+	}
 	flt.MinSize, flt.MaxSize = a.minSize, a.maxSize
 	for _, s := range splitList(a.pids) {
-		pid, err := strconv.ParseUint(s, 0, 32)
+		pid, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
 			return o, fmt.Errorf("--pid: %q is not a process id", s)
 		}
@@ -65,6 +70,9 @@ func (a *analysisFlags) options(f *etl.File) (analysis.Options, error) {
 	}
 	if a.from < 0 || a.to < 0 || (a.to > 0 && a.to <= a.from) {
 		return o, fmt.Errorf("--from %v --to %v is not a window", a.from, a.to)
+	}
+	if f == nil {
+		return o, nil
 	}
 	switch {
 	case a.from > 0 && a.to > 0:
@@ -94,6 +102,10 @@ func splitList(s string) []string {
 // progress line on a terminal. It reports failures on stderr and returns
 // the exit status to use when it fails.
 func analyze(cmd, name string, a *analysisFlags, keepClosed bool, stderr io.Writer) (*analysis.Result, int) {
+	if _, err := a.options(nil); err != nil {
+		fmt.Fprintf(stderr, "poolprof %s: %v\n", cmd, err)
+		return nil, exitUsage
+	}
 	f, ok := openTrace(cmd, name, stderr)
 	if !ok {
 		return nil, exitFail
