@@ -6,7 +6,12 @@
 //
 // The package knows nothing about ETL files: the caller decodes PoolTrace
 // events into [Event] values and feeds them to a [Tracker] in timestamp
-// order. It imports only the standard library.
+// order. What a pool type and a pool tag mean (classification, names, tag
+// text and its escapes) belongs to package kernel, which decodes the
+// events: [PoolType] is [kernel.PoolType], and [TagString] and [ParseTag]
+// are [kernel.Tag.String] and [kernel.ParseTag] on Event.Tag's uint32.
+// Tag patterns ([TagPattern]) and pool sets ([PoolSet]) are this package's
+// own.
 //
 // # Rules
 //

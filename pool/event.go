@@ -75,10 +75,10 @@ type Event struct {
 	// per session.
 	Session   bool
 	SessionID uint32
-	// PoolType is the raw PoolType as logged; see PoolType.
+	// PoolType is the raw PoolType as logged; see PoolType (kernel.PoolType).
 	PoolType uint32
 	// Tag is the raw tag: first character in the lowest byte, possibly
-	// with ProtectedTag set.
+	// with kernel.ProtectedPool set (see kernel.Tag).
 	Tag uint32
 	// Size is NumberOfBytes. It is the allocation's size on OpAlloc and on
 	// snapshots; on OpFree it is ignored.

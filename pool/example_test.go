@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/poolprof/poolprof/etl/kernel"
 	"github.com/poolprof/poolprof/pool"
 )
 
@@ -14,7 +15,7 @@ func Example() {
 	tr := pool.NewTracker(pool.Options{})
 	var e pool.Event // one Event, reused: the tracker copies what it keeps
 	for i := range 6 {
-		e = pool.Event{Time: int64(i), Op: pool.OpAlloc, PoolType: uint32(pool.PagedPool),
+		e = pool.Event{Time: int64(i), Op: pool.OpAlloc, PoolType: uint32(kernel.PagedPool),
 			Tag: toke, Size: 1664, Addr: 0xffffc000_00000000 + uint64(i)*0x1000, PID: 612, Stack: 1}
 		tr.Add(&e)
 		if i%3 == 0 { // a third of them are closed again

@@ -40,7 +40,7 @@ type Filter struct {
 
 // MatchTag reports whether a tag passes the include and exclude lists.
 func (f *Filter) MatchTag(tag uint32) bool {
-	tag = CleanTag(tag)
+	tag = cleanTag(tag)
 	if len(f.Tags) > 0 && !MatchAny(f.Tags, tag) {
 		return false
 	}

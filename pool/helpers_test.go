@@ -3,17 +3,21 @@ package pool_test
 import (
 	"testing"
 
+	"github.com/poolprof/poolprof/etl/kernel"
 	"github.com/poolprof/poolprof/pool"
 	"github.com/stretchr/testify/require"
 )
 
 // Pool types used by the tests.
 const (
-	nonpaged = uint32(pool.NonPagedPool)
-	paged    = uint32(pool.PagedPool)
-	nx       = uint32(pool.NonPagedPoolNx)
+	nonpaged = uint32(kernel.NonPagedPool)
+	paged    = uint32(kernel.PagedPool)
+	nx       = uint32(kernel.NonPagedPoolNx)
 	sessPg   = uint32(33) // PagedPoolSession
 )
+
+// protectedTag is the PROTECTED_POOL bit as it appears in Event.Tag.
+const protectedTag = uint32(kernel.ProtectedPool)
 
 // tag parses a tag for a test.
 func tag(t testing.TB, s string) uint32 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/poolprof/poolprof/etl/kernel"
 	"github.com/poolprof/poolprof/pool"
 	"github.com/stretchr/testify/require"
 )
@@ -103,7 +104,7 @@ func randomStream(rng *rand.Rand) []pool.Event {
 		e := pool.Event{Time: now, PID: randPIDs[rng.IntN(len(randPIDs))], Stack: uint32(rng.IntN(4))}
 		e.Tag = rawTag(randTags[rng.IntN(len(randTags))])
 		if rng.IntN(10) == 0 {
-			e.Tag |= pool.ProtectedTag
+			e.Tag |= protectedTag
 		}
 		e.PoolType = randTypes[rng.IntN(len(randTypes))]
 		e.Addr = 0x1000 * uint64(1+rng.IntN(12))
@@ -126,7 +127,7 @@ func randomStream(rng *rand.Rand) []pool.Event {
 				if rng.IntN(10) > 0 { // else a mismatched tag and type
 					e.Tag, e.PoolType = m.tag, m.pt
 				} else if pool.PoolType(m.pt).Session() && !m.sess {
-					e.PoolType |= uint32(pool.SessionPoolBit) // keep the key
+					e.PoolType |= uint32(kernel.SessionPoolMask) // keep the key
 				}
 			}
 		case p < 97:
@@ -304,7 +305,7 @@ func reference(evs []pool.Event, o pool.Options) (map[rowKey]pool.Counts, []refA
 	}
 	rows := map[rowKey]pool.Counts{}
 	add := func(e *pool.Event, life pool.Lifetime, size uint64) {
-		rk := rowKey{e.Tag &^ pool.ProtectedTag, pool.PoolType(e.PoolType).Paged()}
+		rk := rowKey{e.Tag &^ protectedTag, pool.PoolType(e.PoolType).Paged()}
 		c := rows[rk]
 		switch life {
 		case pool.AIFI:

@@ -49,7 +49,7 @@ func reportResult(t *testing.T, opts pool.Options) *pool.Result {
 	for _, e := range reportStream() {
 		pe := e.event(t)
 		if pool.TagString(pe.Tag) == "File" {
-			pe.Tag |= pool.ProtectedTag
+			pe.Tag |= protectedTag
 		}
 		tr.Add(&pe)
 	}

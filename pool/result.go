@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/poolprof/poolprof/etl/kernel"
 )
 
 // Counts are the numbers of a row or of the totals. The class counts are
@@ -265,7 +267,7 @@ func SortRows(rows []Row, key SortKey) {
 
 // compareTags orders tags by their text, first character first.
 func compareTags(a, b uint32) int {
-	ta, tb := TagBytes(a), TagBytes(b)
+	ta, tb := kernel.Tag(a).Bytes(), kernel.Tag(b).Bytes()
 	return bytes.Compare(ta[:], tb[:])
 }
 

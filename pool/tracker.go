@@ -171,7 +171,7 @@ func sessionOf(e *Event) (uint8, uint32) {
 func (t *Tracker) alloc(e *Event, inside bool) {
 	sess, sid := sessionOf(e)
 	i, found := t.live.slot(e.Addr, sess, sid)
-	r := record{addr: e.Addr, time: e.Time, size: e.Size, tag: CleanTag(e.Tag), ptype: e.PoolType,
+	r := record{addr: e.Addr, time: e.Time, size: e.Size, tag: cleanTag(e.Tag), ptype: e.PoolType,
 		pid: e.PID, stack: e.Stack, sid: sid, flags: sess}
 	if inside {
 		t.h.Allocs++
@@ -222,7 +222,7 @@ func (t *Tracker) free(e *Event, inside bool) {
 		t.unseenFree(e)
 		return
 	}
-	if r.tag != CleanTag(e.Tag) || PoolType(r.ptype).Paged() != PoolType(e.PoolType).Paged() {
+	if r.tag != cleanTag(e.Tag) || PoolType(r.ptype).Paged() != PoolType(e.PoolType).Paged() {
 		t.h.FreeMismatches++
 	}
 	if r.flags&flagBefore != 0 {
@@ -240,7 +240,7 @@ func (t *Tracker) snapshot(e *Event) {
 		return
 	}
 	t.h.SnapshotsNew++
-	r := record{addr: e.Addr, time: e.Time, size: e.Size, tag: CleanTag(e.Tag), ptype: e.PoolType,
+	r := record{addr: e.Addr, time: e.Time, size: e.Size, tag: cleanTag(e.Tag), ptype: e.PoolType,
 		pid: e.PID, stack: e.Stack, sid: sid, flags: sess | flagBefore | flagSnapshot}
 	t.seriesAdd(&r)
 	t.live.put(i, false, &r)
@@ -315,7 +315,7 @@ func (t *Tracker) unseenFree(e *Event) {
 	if !t.f.Lifetimes.Has(AOFI) || !t.f.unseen(e.PoolType) {
 		return
 	}
-	tag := CleanTag(e.Tag)
+	tag := cleanTag(e.Tag)
 	row := t.row(tag, PoolType(e.PoolType).Paged())
 	if !row.tagOK {
 		return

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"testing"
 
+	"github.com/poolprof/poolprof/etl/kernel"
 	"github.com/poolprof/poolprof/pool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -195,10 +196,10 @@ func TestSessionKeys(t *testing.T) {
 func TestProtectedTag(t *testing.T) {
 	tk := tag(t, "Toke")
 	tr := pool.NewTracker(pool.Options{})
-	tr.Add(&pool.Event{Time: 1, Op: pool.OpAlloc, PoolType: paged, Tag: tk | pool.ProtectedTag, Size: 64, Addr: 0x10, Stack: 1})
+	tr.Add(&pool.Event{Time: 1, Op: pool.OpAlloc, PoolType: paged, Tag: tk | protectedTag, Size: 64, Addr: 0x10, Stack: 1})
 	tr.Add(&pool.Event{Time: 2, Op: pool.OpAlloc, PoolType: paged, Tag: tk, Size: 32, Addr: 0x20, Stack: 1})
 	tr.Add(&pool.Event{Time: 3, Op: pool.OpFree, PoolType: paged, Tag: tk, Addr: 0x10})
-	tr.Add(&pool.Event{Time: 4, Op: pool.OpFree, PoolType: paged, Tag: tk | pool.ProtectedTag, Addr: 0x30})
+	tr.Add(&pool.Event{Time: 4, Op: pool.OpFree, PoolType: paged, Tag: tk | protectedTag, Addr: 0x30})
 	r := tr.Finish()
 	checkIdentities(t, r)
 	require.Len(t, r.Rows, 1, "protected and plain Toke are one row")
@@ -206,7 +207,7 @@ func TestProtectedTag(t *testing.T) {
 	assert.Equal(t, "Toke", pool.TagString(r.Rows[0].Tag))
 	assert.Equal(t, counts(1, 32, 1, 64, 1, 0, 0, 0, 0, 0), r.Rows[0].Counts)
 	assert.Zero(t, r.Health.FreeMismatches)
-	assert.Equal(t, "Toke", pool.TagString(tk|pool.ProtectedTag))
+	assert.Equal(t, "Toke", pool.TagString(tk|protectedTag))
 }
 
 func TestFreeMismatchCountsOnAllocationRow(t *testing.T) {
@@ -221,14 +222,14 @@ func TestFreeMismatchCountsOnAllocationRow(t *testing.T) {
 
 func TestPoolClassificationRows(t *testing.T) {
 	r := track(t, pool.Options{},
-		a(1, "NxNp", nx, 10, 0x1),                                 // NonPagedPoolNx: nonpaged
-		a(2, "SsPg", sessPg, 20, 0x2).inSession(1),                // session paged: paged
-		a(3, "SsNx", uint32(pool.NonPagedPoolSessionNx), 30, 0x3), // session NX: nonpaged
-		a(4, "BigP", uint32(pool.BigPoolMarker)|paged, 40, 0x4),   // big-pool marker masked
-		a(5, "BigN", uint32(pool.BigPoolMarker)|nx, 50, 0x5),
-		a(6, "ModP", paged|uint32(pool.PoolRaiseIfAllocationFailure)|uint32(pool.PoolQuotaFailInsteadOfRaise), 60, 0x6),
-		a(7, "ModN", uint32(pool.PoolQuotaFailInsteadOfRaise), 70, 0x7),
-		a(8, "CaPg", uint32(pool.PagedPoolCacheAligned), 80, 0x8),
+		a(1, "NxNp", nx, 10, 0x1),                                   // NonPagedPoolNx: nonpaged
+		a(2, "SsPg", sessPg, 20, 0x2).inSession(1),                  // session paged: paged
+		a(3, "SsNx", uint32(kernel.NonPagedPoolSessionNx), 30, 0x3), // session NX: nonpaged
+		a(4, "BigP", uint32(kernel.BigPoolMarker)|paged, 40, 0x4),   // big-pool marker masked
+		a(5, "BigN", uint32(kernel.BigPoolMarker)|nx, 50, 0x5),
+		a(6, "ModP", paged|uint32(kernel.PoolRaiseIfAllocationFailure)|uint32(kernel.PoolQuotaFailInsteadOfRaise), 60, 0x6),
+		a(7, "ModN", uint32(kernel.PoolQuotaFailInsteadOfRaise), 70, 0x7),
+		a(8, "CaPg", uint32(kernel.PagedPoolCacheAligned), 80, 0x8),
 	)
 	for _, c := range []struct {
 		tag   string

@@ -175,9 +175,54 @@ func TestTag(t *testing.T) {
 		})
 	}
 	assert.Equal(t, [4]byte{'T', 'o', 'k', 'e'}, (Tag(0x656b6f54) | ProtectedPool).Bytes())
-	for _, bad := range []string{"", "Tok", "Token", `\x4`, `\q123`, `ab\`, `abc\xff`} {
+	// "Tok" used to be rejected here (a tag was exactly four characters).
+	// ParseTag is now the one parser for package pool too, whose test
+	// asserts that short tags are padded with spaces as drivers pad them
+	// ("Se" is "Se  "); where the two disagreed, pool's expectation won.
+	for text, want := range map[string]Tag{
+		"Tok":        0x206b6f54,
+		"Se":         0x20206553,
+		"A":          0x20202041,
+		`\x00`:       0x20202000,
+		`\*\?x`:      0x20783f2a, // pattern escapes read as the plain characters
+		`\*\?\\\x7F`: 0x7f5c3f2a,
+		"?*?*":       0x2a3f2a3f, // unescaped they are plain characters too
+	} {
+		got, err := ParseTag(text)
+		require.NoError(t, err, "%q", text)
+		assert.Equal(t, want, got, "%q", text)
+	}
+	for _, bad := range []string{"", "Token", `\x4`, `\q123`, `\q`, `ab\`, `abc\`, `abc\xff`, `abc\xC1`, `Tok\x80`} {
 		_, err := ParseTag(bad)
 		assert.Error(t, err, "%q", bad)
+	}
+}
+
+func TestUnescapeTagChar(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		c     byte
+		width int
+		ok    bool
+	}{
+		{"Toke", 'T', 1, true},
+		{" ", ' ', 1, true},
+		{`\\x`, '\\', 2, true},
+		{`\*`, '*', 2, true},
+		{`\?`, '?', 2, true},
+		{`\x4fk`, 'O', 4, true},
+		{`\xA0`, 0xA0, 4, true},
+		{"*", '*', 1, true}, // a star is only special to patterns
+		{"", 0, 0, false},
+		{`\`, 0, 0, false},
+		{`\x4`, 0, 0, false},
+		{`\xg0`, 0, 0, false},
+		{`\q`, 0, 0, false},
+	} {
+		c, w, ok := UnescapeTagChar(tc.s)
+		assert.Equal(t, tc.ok, ok, "%q", tc.s)
+		assert.Equal(t, tc.c, c, "%q", tc.s)
+		assert.Equal(t, tc.width, w, "%q", tc.s)
 	}
 }
 
@@ -204,6 +249,14 @@ func TestPoolType(t *testing.T) {
 		{0x8 | 0x200, "NonPagedPoolNx|QuotaFailInsteadOfRaise", false, false, true, false},
 		{0x40, "PoolType(0x40)", false, false, false, false},
 		{0x201, "PoolType(0x201)", false, false, true, false}, // NX wins: nonpaged
+		{0x211, "PoolType(0x211)", false, false, true, false},
+		{0x10000021, "PagedPoolSession|Big", true, true, false, true},
+		{0x9, "PagedPool|QuotaFailInsteadOfRaise", true, false, false, false},
+		{0x8, "NonPagedPool|QuotaFailInsteadOfRaise", false, false, false, false},
+		{0x101, "PagedPool|ColdAllocation", true, false, false, false},
+		// Tracer bits beside the big-pool marker are printed, not dropped.
+		{0x30000001, "PagedPool|Big|0x20000000", true, false, false, true},
+		{0x20000200, "NonPagedPoolNx|0x20000000", false, false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.name, tc.t.String())
@@ -214,4 +267,24 @@ func TestPoolType(t *testing.T) {
 		})
 	}
 	assert.Equal(t, PagedPool, PoolType(0x10000001).Base())
+	assert.Equal(t, PoolType(0x221), PoolType(0xF0000221).Base(), "the whole top nibble is the tracer's")
+}
+
+// FuzzParseTag checks that whatever ParseTag accepts prints as text that
+// reads back to the same tag, and that every printed tag reads back.
+func FuzzParseTag(f *testing.F) {
+	for _, s := range []string{"Toke", "Se", `\x00\\\*?`, `   \x7f`, "Tok\x80"} {
+		f.Add(s, uint32(0x656b6f54))
+	}
+	f.Fuzz(func(t *testing.T, s string, raw uint32) {
+		if tag, err := ParseTag(s); err == nil {
+			require.False(t, tag.Protected(), "%q", s)
+			back, err := ParseTag(tag.String())
+			require.NoError(t, err, "%q", s)
+			require.Equal(t, tag, back, "%q", s)
+		}
+		back, err := ParseTag(Tag(raw).String())
+		require.NoError(t, err, "%#x", raw)
+		require.Equal(t, Tag(raw).Unprotected(), back, "%#x", raw)
+	})
 }

@@ -15,11 +15,12 @@ const ProtectedPool Tag = 0x80000000
 // Protected reports whether the PROTECTED_POOL bit is set.
 func (t Tag) Protected() bool { return t&ProtectedPool != 0 }
 
-// Unprotected returns t without the PROTECTED_POOL bit: the value to group
-// and compare tags by.
+// Unprotected returns t without the PROTECTED_POOL bit: the value to
+// print, group and compare tags by.
 func (t Tag) Unprotected() Tag { return t &^ ProtectedPool }
 
-// Bytes returns the four characters of the unprotected tag in text order.
+// Bytes returns the four characters of the unprotected tag in text order:
+// the first character is the lowest byte of the logged value.
 func (t Tag) Bytes() [4]byte {
 	u := t.Unprotected()
 	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
@@ -28,9 +29,9 @@ func (t Tag) Bytes() [4]byte {
 const lowerHex = "0123456789abcdef"
 
 // Append appends the tag text to dst: the four characters of the
-// unprotected tag, trailing spaces kept, a backslash as `\\` and any other
-// byte outside printable ASCII as `\xHH`, so that every tag prints
-// distinctly and ParseTag reads it back.
+// unprotected tag, trailing spaces kept ("Se  "), a backslash as `\\` and
+// any other byte outside printable ASCII as `\xHH`, so that every tag
+// prints distinctly and ParseTag reads it back.
 func (t Tag) Append(dst []byte) []byte {
 	for _, c := range t.Bytes() {
 		switch {
@@ -51,10 +52,13 @@ func (t Tag) String() string {
 	return string(t.Append(b[:0]))
 }
 
-var errTag = errors.New("kernel: a pool tag is four characters (\\\\ and \\xHH escapes allowed)")
+var errTag = errors.New("kernel: a pool tag is one to four characters (escapes \\\\, \\xHH, \\* and \\?)")
 
-// ParseTag reads the text form written by Tag.String. The result never has
-// the PROTECTED_POOL bit set.
+// ParseTag reads the text form written by Tag.String. Shorter text is
+// padded with spaces, as drivers pad their tags ("Se" is "Se  "). The
+// escapes are those of UnescapeTagChar. The result never has the
+// PROTECTED_POOL bit set, so a fourth character of 0x80 or above is
+// rejected.
 func ParseTag(s string) (Tag, error) {
 	var b [4]byte
 	n := 0
@@ -62,31 +66,44 @@ func ParseTag(s string) (Tag, error) {
 		if n == 4 {
 			return 0, errTag
 		}
-		c := s[i]
-		if c != '\\' {
-			b[n] = c
-			i++
-			continue
-		}
-		switch {
-		case i+1 < len(s) && s[i+1] == '\\':
-			b[n] = '\\'
-			i += 2
-		case i+3 < len(s) && s[i+1] == 'x' && isHex(s[i+2]) && isHex(s[i+3]):
-			b[n] = unhex(s[i+2])<<4 | unhex(s[i+3])
-			i += 4
-		default:
+		c, w, ok := UnescapeTagChar(s[i:])
+		if !ok {
 			return 0, errTag
 		}
+		b[n] = c
+		i += w
 	}
-	if n != 4 {
+	if n == 0 {
 		return 0, errTag
+	}
+	for ; n < 4; n++ {
+		b[n] = ' '
 	}
 	t := Tag(b[0]) | Tag(b[1])<<8 | Tag(b[2])<<16 | Tag(b[3])<<24
 	if t.Protected() {
 		return 0, errTag // a fourth character ≥ 0x80 is the protected bit, not text
 	}
 	return t, nil
+}
+
+// UnescapeTagChar reads the first character of tag text s: a plain byte,
+// `\\` (a backslash), `\xHH` (any byte, either case of hex digit), or `\*`
+// and `\?` (a star and a question mark, escaped as tag patterns need them;
+// Append never writes these two). It returns the byte and the number of
+// bytes of s it took; ok is false when s is empty or starts with any other
+// backslash sequence.
+func UnescapeTagChar(s string) (c byte, width int, ok bool) {
+	switch {
+	case s == "":
+		return 0, 0, false
+	case s[0] != '\\':
+		return s[0], 1, true
+	case len(s) >= 2 && (s[1] == '\\' || s[1] == '*' || s[1] == '?'):
+		return s[1], 2, true
+	case len(s) >= 4 && s[1] == 'x' && isHex(s[2]) && isHex(s[3]):
+		return unhex(s[2])<<4 | unhex(s[3]), 4, true
+	}
+	return 0, 0, false
 }
 
 func isHex(c byte) bool {
