@@ -40,6 +40,7 @@ var commands = []command{
 	{"stacks", "fold the stacks of outstanding (or chosen) allocations", runStacks},
 	{"pprof", "write a pprof heap profile of the pool allocations", runPprof},
 	{"sym", "name RVAs with a PDB file: function+offset and file:line", runSym},
+	{"symbols", "list the trace's images and where their PDBs are on the symbol path", runSymbols},
 }
 
 func main() {

@@ -14,7 +14,7 @@ import (
 	"github.com/poolprof/poolprof/stacks"
 )
 
-const pprofUsage = "poolprof pprof -o FILE.pb.gz [--type LIST] [filters] FILE"
+const pprofUsage = "poolprof pprof -o FILE.pb.gz [--type LIST] [--symbols PATH] [--offline] [--no-symbols] [filters] FILE"
 
 // runPprof writes a gzipped heap profile that go tool pprof opens as it
 // is: inuse_* are the allocations outstanding at the end of the window,
@@ -25,6 +25,8 @@ func runPprof(args []string, stdout, stderr io.Writer) int {
 	keepAlloc := fs.Bool("keep-allocator", false, "keep the pool allocator's own frames (ExAllocatePool*) instead of hiding them")
 	var a analysisFlags
 	a.register(fs, "")
+	var sf symbolFlags
+	sf.register(fs, true)
 	pos, status, ok := parseArgs(fs, args, pprofUsage, stdout, stderr)
 	if !ok {
 		return status
@@ -38,12 +40,17 @@ func runPprof(args []string, stdout, stderr io.Writer) int {
 		printFlagUsage(stderr, fs, pprofUsage)
 		return exitUsage
 	}
+	symPath, status, ok := sf.symbolPath("pprof", stderr)
+	if !ok {
+		return status
+	}
 	res, status := analyze("pprof", name, &a, true, stderr)
 	if res == nil {
 		return status
 	}
+	namer := symbolNamer("pprof", name, res, poolRefs(res), symPath, &sf, stderr)
 	facts := profileFacts(res, name)
-	samples := profileSamples(res)
+	samples := profileSamples(res, namer)
 	if !*keepAlloc {
 		facts.DropFrames = allocatorFrames(samples)
 	}
@@ -98,8 +105,10 @@ type sampleKey struct {
 }
 
 // profileSamples turns the outstanding allocations and the closed groups
-// into samples, one per (stack, process, tag, pool type, lifetime).
-func profileSamples(res *analysis.Result) []pprof.Sample {
+// into samples, one per (stack, process, tag, pool type, lifetime). Frames
+// that namer symbolizes get their function (and file and line where the
+// PDB has them); pprof names them module!function.
+func profileSamples(res *analysis.Result, namer *analysis.SymbolNamer) []pprof.Sample {
 	type acc struct {
 		ref                                                stacks.Ref
 		allocObjects, allocBytes, inuseObjects, inuseBytes int64
@@ -157,7 +166,9 @@ func profileSamples(res *analysis.Result) []pprof.Sample {
 		}
 		for _, addr := range frames {
 			fr := pprof.Frame{Address: addr}
-			if m := res.Modules.Lookup(pid, addr); m != nil {
+			if f := namer.Frame(addr, pid); f.Module != nil {
+				m := f.Module
+				fr.Function, fr.File, fr.Line = f.Function, f.File, f.Line
 				pm := modules[m]
 				if pm == nil {
 					pm = &pprof.Module{Name: m.Name, Path: m.Path, Start: m.Base, Limit: m.Base + m.Size, PDBName: m.PDB.Name}

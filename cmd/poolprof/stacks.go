@@ -9,7 +9,7 @@ import (
 	"github.com/poolprof/poolprof/stacks"
 )
 
-const stacksUsage = "poolprof stacks [--format text|folded|json] [--value bytes|count] [--type AIFO] [filters] FILE"
+const stacksUsage = "poolprof stacks [--format text|folded|json] [--value bytes|count] [--type AIFO] [--symbols PATH] [--offline] [--no-symbols] [filters] FILE"
 
 // runStacks folds the stacks of the selected allocations (by default those
 // still outstanding, AIFO) so the chain that leaks stands out.
@@ -21,6 +21,8 @@ func runStacks(args []string, stdout, stderr io.Writer) int {
 	fs.Var(value, "value", "what the tree and folded lines count: bytes or count")
 	var a analysisFlags
 	a.register(fs, "AIFO")
+	var sf symbolFlags
+	sf.register(fs, true)
 	pos, status, ok := parseArgs(fs, args, stacksUsage, stdout, stderr)
 	if !ok {
 		return status
@@ -29,11 +31,16 @@ func runStacks(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
+	symPath, status, ok := sf.symbolPath("stacks", stderr)
+	if !ok {
+		return status
+	}
 	res, status := analyze("stacks", name, &a, true, stderr)
 	if res == nil {
 		return status
 	}
 	counts := stackCounts(res)
+	namer := symbolNamer("stacks", name, res, poolRefs(res), symPath, &sf, stderr)
 	measure := stacks.ByBytes
 	if value.value == "count" {
 		measure = stacks.ByCount
@@ -41,11 +48,11 @@ func runStacks(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch format.value {
 	case "json":
-		err = stacks.WriteJSON(stdout, counts.Samples(res.Stacks, res.Modules))
+		err = stacks.WriteJSON(stdout, counts.Samples(res.Stacks, namer))
 	case "folded":
-		err = stacks.WriteFolded(stdout, counts.Tree(res.Stacks, res.Modules), measure)
+		err = stacks.WriteFolded(stdout, counts.Tree(res.Stacks, namer), measure)
 	default:
-		err = stacks.WriteTree(stdout, counts.Tree(res.Stacks, res.Modules), measure)
+		err = stacks.WriteTree(stdout, counts.Tree(res.Stacks, namer), measure)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "poolprof stacks: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,7 +103,10 @@ func TestRun(t *testing.T) {
 			ntBuildID = m.BuildID
 		}
 	}
-	assert.Equal(t, "3844DBB920174967BE7AA4A2C20430FA1", ntBuildID)
+	// The build id is the symbol-store key of the kernel's PDB identity
+	// as the generator wrote it: GUID digits, upper case, then the age.
+	wantID := strings.ToUpper(strings.ReplaceAll(tokeleak.NtkrnlmpPDBGUID, "-", "")) + strconv.Itoa(tokeleak.NtkrnlmpPDBAge)
+	assert.Equal(t, wantID, ntBuildID)
 	assert.Contains(t, text, "Wrote "+prof)
 }
 
@@ -203,7 +207,7 @@ func Example() {
 	//       kernel32.dll+0x17984
 	//       ntdll.dll+0x7c4cb
 	//
-	//    A symbol store files ntkrnlmp.pdb under 3844DBB920174967BE7AA4A2C20430FA1; with it, poolprof sym names RVA 0x5a3b10.
+	//    A symbol store files ntkrnlmp.pdb under 26C67E5BB87F2FDF4C4C44205044422E1; with it, poolprof sym names RVA 0x5a3b10.
 	//
 	// 4. Run with -o toke.pb.gz to write a heap profile for go tool pprof.
 }

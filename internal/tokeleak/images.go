@@ -112,7 +112,7 @@ func guid(s string) etl.GUID { return etl.MustParseGUID(s) }
 // kernelImages is the system-space part of the map.
 var kernelImages = []Image{
 	{Path: `\SystemRoot\system32\ntoskrnl.exe`, OriginalName: "ntkrnlmp.exe", Base: NtoskrnlBase, Size: 0x1047000,
-		Checksum: 0x00a6b0d2, TimeDateStamp: 0x5f1a2b3c, PDB: "ntkrnlmp.pdb", PDBGUID: guid("3844dbb9-2017-4967-be7a-a4a2c20430fa"), PDBAge: 1},
+		Checksum: 0x00a6b0d2, TimeDateStamp: 0x5f1a2b3c, PDB: "ntkrnlmp.pdb", PDBGUID: guid(NtkrnlmpPDBGUID), PDBAge: NtkrnlmpPDBAge},
 	{Path: `\SystemRoot\system32\hal.dll`, OriginalName: "hal.dll", Base: 0xfffff80411e00000, Size: 0x6c000,
 		Checksum: 0x0006f3a1, TimeDateStamp: 0x5f1a2b30, PDB: "hal.pdb", PDBGUID: guid("0a9c1d2e-3f40-4152-8364-758697a8b9ca"), PDBAge: 1},
 	{Path: `\SystemRoot\System32\drivers\FLTMGR.SYS`, OriginalName: "fltmgr.sys", Base: 0xfffff80413e00000, Size: 0x79000,
@@ -129,7 +129,7 @@ var kernelImages = []Image{
 	{Path: `\SystemRoot\system32\drivers\afd.sys`, OriginalName: "afd.sys", Base: 0xfffff80415200000, Size: 0xa9000,
 		Checksum: 0x000ab4f2, TimeDateStamp: 0x5ee1c3a7, PDB: "afd.pdb", PDBGUID: guid("4d6f8a0c-2e4b-4d6a-9c8e-0f1a2b3c4d5e"), PDBAge: 2},
 	{Path: `\SystemRoot\System32\drivers\contosec.sys`, OriginalName: "contosec.sys", Base: ContosecBase, Size: 0x2d000,
-		Checksum: 0x0003117c, TimeDateStamp: 0x5d7e91b0, PDB: "contosec.pdb", PDBGUID: guid("c0ffee00-5ec0-4d21-a7b3-000000001664"), PDBAge: 3},
+		Checksum: 0x0003117c, TimeDateStamp: 0x5d7e91b0, PDB: "contosec.pdb", PDBGUID: guid(ContosecPDBGUID), PDBAge: ContosecPDBAge},
 	{Path: `\SystemRoot\System32\win32kbase.sys`, OriginalName: "win32kbase.sys", Base: 0xffffb1d8a1e00000, Size: 0x2a0000,
 		Checksum: 0x002a77e0, TimeDateStamp: 0x5f1a2c01, PDB: "win32kbase.pdb", PDBGUID: guid("9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"), PDBAge: 1},
 	{Path: `\SystemRoot\System32\win32kfull.sys`, OriginalName: "win32kfull.sys", Base: 0xffffb1d8a2200000, Size: 0x3a0000,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # build.sh regenerates the PDB fixtures in this directory from src/.
 #
-# Needs clang-14 and lld-link-14 (Debian: apt-get install clang-14 lld-14).
+# Needs clang-14, lld-link-14 and llvm-readobj-14 (Debian: apt-get install
+# clang-14 lld-14 llvm-14).
 # The outputs are byte-for-byte reproducible: /Brepro fixes the GUID and
 # timestamps, -ffile-compilation-dir=. and /pdbsourcepath:C:\src keep the
 # build directory out of the PDB, and /pdbaltpath keeps it out of the image.
@@ -16,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src" "$work/obj" "$work/out"
-cp "$here"/src/kern.c "$here"/src/kcpp.cpp "$work/src/"
+cp "$here"/src/kern.c "$here"/src/kcpp.cpp "$here"/src/ntkrnlmp.c "$here"/src/contosec.c "$work/src/"
 cd "$work"
 obj=obj
 
@@ -84,6 +85,21 @@ run $LD $LFLAGS /machine:x86 /safeseh:no /pdbaltpath:x86-full.pdb /pdb:out/x86-f
 } > src/big.c
 run $CC $X64 $CFLAGS_COMMON $DEBUG -c src/big.c -o "$obj/big.obj"
 run $LD $LFLAGS /pdbaltpath:big.pdb /pdb:out/big.pdb /out:out/big.sys "$obj/big.obj"
+
+# The bundled example's kernel images (testdata/example/tokeleak.etl):
+# ntkrnlmp.pdb for ntkrnlmp.exe and contosec.pdb for contosec.sys, with
+# every function the example's stacks pass through at its RVA and size
+# (src/ntkrnlmp.c and src/contosec.c are generated from
+# internal/tokeleak/functions.go by "go run ./testdata/pdb/gen"). The
+# trace's DbgID_RSDS events carry these PDBs' GUIDs and ages
+# (internal/tokeleak/pdbs.go). Only the PDBs are kept: ntkrnlmp.exe is
+# 8 MB of int3 filler.
+run $CC $X64 $CFLAGS_COMMON $DEBUG -c src/ntkrnlmp.c -o "$obj/ntkrnlmp.obj"
+run $LD $LFLAGS /pdbaltpath:ntkrnlmp.pdb /pdb:out/ntkrnlmp.pdb /out:out/ntkrnlmp.exe "$obj/ntkrnlmp.obj"
+run $CC $X64 $CFLAGS_COMMON $DEBUG -c src/contosec.c -o "$obj/contosec.obj"
+run $LD $LFLAGS /entry:DriverEntry /pdbaltpath:contosec.pdb /pdb:out/contosec.pdb /out:out/contosec.sys "$obj/contosec.obj"
+run llvm-readobj-14 --coff-debug-directory out/ntkrnlmp.exe out/contosec.sys | grep -E "File:|PDBGUID|PDBAge|PDBFileName"
+rm out/ntkrnlmp.exe out/contosec.sys
 
 cp out/*.pdb out/*.exe out/*.sys "$here/"
 chmod 644 "$here"/*.pdb "$here"/*.exe "$here"/*.sys
