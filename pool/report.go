@@ -252,8 +252,12 @@ func WriteText(w io.Writer, r *Result, o ReportOptions) error {
 }
 
 // WriteSeriesCSV writes a series in long form: time,tag,bytes,count, one
-// record per bucket end and tag.
-func WriteSeriesCSV(w io.Writer, s *Series) error {
+// record per bucket and tag. Times are raw timestamps unless formatTime,
+// which knows the trace's clock, is given to write them otherwise.
+func WriteSeriesCSV(w io.Writer, s *Series, formatTime func(int64) string) error {
+	if formatTime == nil {
+		formatTime = func(t int64) string { return strconv.FormatInt(t, 10) }
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"time", "tag", "bytes", "count"}); err != nil {
 		return err
@@ -261,7 +265,7 @@ func WriteSeriesCSV(w io.Writer, s *Series) error {
 	if s != nil {
 		for i, t := range s.Times {
 			for _, ts := range s.Tags {
-				rec := []string{strconv.FormatInt(t, 10), TagString(ts.Tag),
+				rec := []string{formatTime(t), TagString(ts.Tag),
 					strconv.FormatUint(ts.Bytes[i], 10), strconv.FormatUint(ts.Counts[i], 10)}
 				if err := cw.Write(rec); err != nil {
 					return err

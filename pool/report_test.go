@@ -177,7 +177,7 @@ func TestWriteText(t *testing.T) {
 func TestWriteSeriesCSV(t *testing.T) {
 	r := reportResult(t, pool.Options{Series: pool.SeriesOptions{Width: 10}})
 	var buf bytes.Buffer
-	require.NoError(t, pool.WriteSeriesCSV(&buf, r.Series))
+	require.NoError(t, pool.WriteSeriesCSV(&buf, r.Series, nil))
 	golden(t, "series.csv", buf.Bytes())
 }
 

@@ -23,6 +23,10 @@ type analysisFlags struct {
 	pids              string
 	from, to          time.Duration
 	minAge            time.Duration
+	// bucket and seriesTop ask for outstanding bytes per tag over time
+	// (summary --series).
+	bucket    time.Duration
+	seriesTop int
 }
 
 func (a *analysisFlags) register(fs *flag.FlagSet, defaultTypes string) {
@@ -68,6 +72,9 @@ func (a *analysisFlags) options(f *etl.File) (analysis.Options, error) {
 		}
 		flt.PIDs = append(flt.PIDs, uint32(pid))
 	}
+	if a.bucket < 0 || a.seriesTop < 0 {
+		return o, fmt.Errorf("--bucket and --series-top cannot be negative")
+	}
 	if a.from < 0 || a.to < 0 || (a.to > 0 && a.to <= a.from) {
 		return o, fmt.Errorf("--from %v --to %v is not a window", a.from, a.to)
 	}
@@ -84,6 +91,13 @@ func (a *analysisFlags) options(f *etl.File) (analysis.Options, error) {
 	}
 	if a.minAge > 0 {
 		flt.MinAge = analysis.Offset(f, a.minAge) - f.StartTimestamp()
+	}
+	if a.bucket > 0 {
+		o.Pool.Series = pool.SeriesOptions{
+			Width: max(analysis.Offset(f, a.bucket)-f.StartTimestamp(), 1),
+			Tags:  flt.Tags,
+			Top:   a.seriesTop,
+		}
 	}
 	return o, nil
 }

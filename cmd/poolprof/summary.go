@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/poolprof/poolprof/analysis"
 	"github.com/poolprof/poolprof/pool"
@@ -28,8 +30,11 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	fs.Var(format, "format", "output format: text, json or csv")
 	sortKey := fs.String("sort", "bytes", "sort rows by: bytes, allocs, frees, diff, tag, aifo, ... (poolmon's letters too)")
 	top := fs.Int("top", 0, "print only the first N rows (0: all)")
+	series := fs.String("series", "", "also write outstanding bytes per tag over time to this CSV file (time,tag,bytes,count)")
 	var a analysisFlags
 	a.register(fs, "")
+	fs.DurationVar(&a.bucket, "bucket", time.Minute, "bucket width of --series")
+	fs.IntVar(&a.seriesTop, "series-top", 10, "tags --series follows: the N with most bytes outstanding at the end (--tag chooses them instead)")
 	pos, status, ok := parseArgs(fs, args, summaryUsage, stdout, stderr)
 	if !ok {
 		return status
@@ -42,6 +47,9 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "poolprof summary: --sort: %v\n", err)
 		return exitUsage
+	}
+	if *series == "" {
+		a.bucket = 0
 	}
 	res, status := analyze("summary", name, &a, false, stderr)
 	if res == nil {
@@ -61,12 +69,39 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 			err = writeHealthText(stdout, &res.Health)
 		}
 	}
+	if err == nil && *series != "" {
+		err = writeSeries(*series, res)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "poolprof summary: %v\n", err)
 		return exitFail
 	}
 	warnHealth(stderr, "summary", name, &res.Health)
 	return exitOK
+}
+
+// writeSeries writes the time series as CSV with wall-clock times (UTC),
+// replacing path only once the whole file is written.
+func writeSeries(path string, res *analysis.Result) error {
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	f := res.File
+	err = pool.WriteSeriesCSV(fh, res.Pool.Series, func(ts int64) string {
+		return f.Time(ts).Format(time.RFC3339Nano)
+	})
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // writeHealthText prints the health section under the table.
