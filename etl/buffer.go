@@ -1,6 +1,9 @@
 package etl
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"strconv"
+)
 
 // bufferHeaderSize is the size of WMI_BUFFER_HEADER, the same on 32- and
 // 64-bit systems.
@@ -42,7 +45,7 @@ func (t BufferType) String() string {
 	if int(t) < len(bufferTypeNames) {
 		return bufferTypeNames[t]
 	}
-	return "TYPE_" + itoa(int(t))
+	return "TYPE_" + strconv.Itoa(int(t))
 }
 
 // BufferInfo describes one buffer of the file, from its header. The reader
@@ -108,26 +111,4 @@ func parseBufferHeader(b []byte) rawBufferHeader {
 		h.processor = uint16(b[0x28])
 	}
 	return h
-}
-
-func itoa(v int) string {
-	if v == 0 {
-		return "0"
-	}
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -2,6 +2,7 @@ package etl
 
 import (
 	"math/bits"
+	"strconv"
 	"time"
 )
 
@@ -28,7 +29,7 @@ func (c ClockType) String() string {
 	case ClockCPUCycle:
 		return "CPU cycles"
 	}
-	return "clock " + itoa(int(c))
+	return "clock " + strconv.Itoa(int(c))
 }
 
 // filetimeUnixOffset is the number of 100 ns intervals from 1601-01-01 to

@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +87,7 @@ func (f *File) NewReader(order Order) *Reader {
 			r.sorted[i] = &f.buffers[i]
 		}
 		slices.SortStableFunc(r.sorted, func(a, b *BufferInfo) int {
-			return cmpInt64(a.sortKey(), b.sortKey())
+			return cmp.Compare(a.sortKey(), b.sortKey())
 		})
 	}
 	return r
@@ -388,7 +390,7 @@ func (lb *loadedBuffer) index(r *Reader, byTime bool) bool {
 			continue
 		case scanUnknown:
 			r.stats.Unknown++
-			r.stats.UnknownByKind[byte(binary32(data[off:])>>16)]++
+			r.stats.UnknownByKind[byte(binary.LittleEndian.Uint32(data[off:])>>16)]++
 		case scanBad:
 			r.stats.BadRecords++
 			problem(off, s.msg)
@@ -406,21 +408,7 @@ func (lb *loadedBuffer) index(r *Reader, byTime bool) bool {
 		off += align8(s.size)
 	}
 	if byTime && !sorted {
-		slices.SortStableFunc(lb.recs, func(a, b recRef) int { return cmpInt64(a.ts, b.ts) })
+		slices.SortStableFunc(lb.recs, func(a, b recRef) int { return cmp.Compare(a.ts, b.ts) })
 	}
 	return damaged
-}
-
-func binary32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,9 @@
 package etl
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"strconv"
+)
 
 // A record's first u32 is its marker: byte 3 holds flag bits, byte 2 the
 // header kind for fixed-layout headers.
@@ -107,20 +110,20 @@ func scanRecord(b []byte, off, end int) scanResult {
 	}
 	r := scanResult{kind: kind, size: size}
 	if size > len(rec) {
-		r.status, r.msg = scanDamaged, "record size "+itoa(size)+" runs past the end of data ("+itoa(len(rec))+" bytes left)"
+		r.status, r.msg = scanDamaged, "record size "+strconv.Itoa(size)+" runs past the end of data ("+strconv.Itoa(len(rec))+" bytes left)"
 		return r
 	}
 	hs := kind.HeaderSize()
 	if !kind.known() {
 		if size < 8 {
-			r.status, r.msg = scanDamaged, "record of unknown kind with size "+itoa(size)
+			r.status, r.msg = scanDamaged, "record of unknown kind with size "+strconv.Itoa(size)
 			return r
 		}
 		r.status = scanUnknown
 		return r
 	}
 	if size < hs {
-		r.status, r.msg = scanDamaged, kind.String()+" record size "+itoa(size)+" smaller than its "+itoa(hs)+"-byte header"
+		r.status, r.msg = scanDamaged, kind.String()+" record size "+strconv.Itoa(size)+" smaller than its "+strconv.Itoa(hs)+"-byte header"
 		return r
 	}
 	rec = rec[:size]
@@ -184,7 +187,7 @@ func scanExtendedItems(rec []byte, pos int) (int, string) {
 		linkage := binary.LittleEndian.Uint16(rec[pos+4:]) & 1
 		data := binary.LittleEndian.Uint16(rec[pos+6:])
 		if item < 8 || int(data)+8 > int(item) || pos+int(item) > len(rec) {
-			return 0, "extended data item of size " + itoa(int(item)) + " with " + itoa(int(data)) + " data bytes does not fit"
+			return 0, "extended data item of size " + strconv.Itoa(int(item)) + " with " + strconv.Itoa(int(data)) + " data bytes does not fit"
 		}
 		pos += int(item)
 		if linkage == 0 {

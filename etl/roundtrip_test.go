@@ -2,6 +2,7 @@ package etl_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -228,7 +229,7 @@ func TestRoundTrip(t *testing.T) {
 					// timestamps in file order.
 					sorted := slices.Clone(recs)
 					slices.SortStableFunc(sorted, func(a, b written) int {
-						if c := cmpTS(a.rec.Timestamp, b.rec.Timestamp); c != 0 {
+						if c := cmp.Compare(a.rec.Timestamp, b.rec.Timestamp); c != 0 {
 							return c
 						}
 						if a.place.Buffer != b.place.Buffer {
@@ -251,16 +252,6 @@ func TestRoundTrip(t *testing.T) {
 			}
 		}
 	}
-}
-
-func cmpTS(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestLogfileHeaderRoundTrip checks every header field that etltest can
