@@ -61,15 +61,23 @@ type timeBase struct {
 }
 
 func newTimeBase(h *LogfileHeader, anchorRaw int64) timeBase {
-	tb := timeBase{anchorRaw: anchorRaw, anchorFT: h.StartTime, num: 1, den: 1}
+	return timeBase{anchorRaw: anchorRaw, anchorFT: h.StartTime, num: 10_000_000, den: uint64(h.TicksPerSecond())}
+}
+
+// TicksPerSecond is the rate of the raw timestamps: PerfFreq for the QPC
+// clock (and for the raw clock when PerfFreq is set), 10 MHz for system
+// time, CpuSpeedInMHz for CPU cycles. It is 10 MHz when the header does
+// not say, so that a damaged header still yields usable times.
+func (h *LogfileHeader) TicksPerSecond() int64 {
 	switch {
 	case h.ClockType == ClockSystemTime:
+		return 10_000_000
 	case h.ClockType == ClockCPUCycle && h.CPUSpeedMHz != 0:
-		tb.num, tb.den = 10, uint64(h.CPUSpeedMHz)
+		return int64(h.CPUSpeedMHz) * 1_000_000
 	case h.PerfFreq > 0:
-		tb.num, tb.den = 10_000_000, uint64(h.PerfFreq)
+		return h.PerfFreq
 	}
-	return tb
+	return 10_000_000
 }
 
 // filetime returns the FILETIME of raw timestamp ts, with a 128-bit
