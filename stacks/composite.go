@@ -40,10 +40,13 @@ type composites struct {
 	list  []composite
 	index map[composite]Ref
 	full  []ID // after finish: the resolved stack of each Ref
+	// recent is a direct-mapped cache of Refs interned lately, indexed by
+	// a hash of their value; an entry is a hint, checked against list.
+	recent *[recentSize]Ref
 }
 
 func newComposites() composites {
-	c := composites{list: []composite{{}}, index: make(map[composite]Ref)}
+	c := composites{list: []composite{{}}, index: make(map[composite]Ref), recent: new([recentSize]Ref)}
 	c.index[composite{}] = 0
 	return c
 }
@@ -52,12 +55,19 @@ func (c *composites) intern(v composite) Ref {
 	if v.user == 0 {
 		v.pid = 0
 	}
-	if r, ok := c.index[v]; ok {
+	h := (uint64(v.kernel)<<32 | uint64(v.user)) * 0x9e3779b97f4a7c15
+	h = (h ^ uint64(v.pid)) * 0xbf58476d1ce4e5b9
+	e := &c.recent[h>>(64-recentBits)]
+	if r := *e; c.list[r] == v {
 		return r
 	}
-	r := Ref(len(c.list))
-	c.list = append(c.list, v)
-	c.index[v] = r
+	r, ok := c.index[v]
+	if !ok {
+		r = Ref(len(c.list))
+		c.list = append(c.list, v)
+		c.index[v] = r
+	}
+	*e = r
 	return r
 }
 

@@ -194,8 +194,7 @@ func (j *Joiner[T]) Hold(ev *etl.Event, v T) {
 		return
 	}
 	j.advance(ev.Timestamp)
-	s, seq := j.w.push()
-	s.ts = ev.Timestamp
+	s, seq := j.w.push(ev.Timestamp)
 	s.proc = ev.Processor
 	s.v = v
 	if ev.HasThread() && ev.ThreadID != noThread {
@@ -206,8 +205,6 @@ func (j *Joiner[T]) Hold(ev *etl.Event, v T) {
 	case etl.KindFullHeader32, etl.KindFullHeader64, etl.KindInstance32, etl.KindInstance64:
 		s.flags |= flagClassic
 	}
-	s.sameTS = j.w.byTS.get(uint64(s.ts))
-	j.w.byTS.put(uint64(s.ts), seq+1)
 	j.stats.Held++
 	j.stats.MaxHeld = max(j.stats.MaxHeld, j.w.len())
 	if len(ev.Extended) > 0 {
@@ -506,10 +503,10 @@ const (
 func (j *Joiner[T]) find(ts int64, tid uint32, proc uint16, user bool) (uint64, findStatus) {
 	var best uint64
 	bestRank, nBest, candidates := 6, 0, 0
-	for link := j.w.byTS.get(uint64(ts)); j.w.live(link); {
+	for link := j.w.newest(ts); j.w.live(link); {
 		seq := link - 1
 		s := j.w.at(seq)
-		link = s.sameTS
+		link = j.w.next(s, seq)
 		rank := 2
 		switch {
 		case s.flags&flagThread != 0:
@@ -671,6 +668,7 @@ func (j *Joiner[T]) Finish() {
 	}
 	j.comp.full = full
 	j.comp.index = nil
+	j.comp.recent = nil
 	distinct := make(map[ID]struct{}, len(full))
 	for _, id := range full {
 		distinct[id] = struct{}{}

@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"slices"
 )
 
@@ -25,7 +26,19 @@ type Table struct {
 	seed   maphash.Seed
 	h      maphash.Hash
 	buf    [64]byte
+	// recent is a direct-mapped cache, indexed by quickHash, of lists
+	// interned lately: a stream repeats the same few stacks, and an entry
+	// that holds an equal list spares hashing it with the seed and probing
+	// heads. An entry is only a hint, checked against the list itself.
+	recent [recentSize]ID
 }
+
+// recentSize is the number of entries of the recent caches of Table and
+// composites.
+const (
+	recentBits = 12
+	recentSize = 1 << recentBits
+)
 
 // NewTable returns an empty table holding only the empty list (ID 0).
 func NewTable() *Table {
@@ -58,10 +71,15 @@ func (t *Table) Intern(frames []uint64) ID {
 	if len(frames) == 0 {
 		return 0
 	}
+	r := &t.recent[quickHash(frames)]
+	if id := *r; id != 0 && slices.Equal(t.Frames(id), frames) {
+		return id
+	}
 	h := t.hash(frames)
 	head := ID(t.heads.get(h))
 	for id := head; id != 0; id = t.next[id] {
 		if slices.Equal(t.Frames(id), frames) {
+			*r = id
 			return id
 		}
 	}
@@ -70,7 +88,20 @@ func (t *Table) Intern(frames []uint64) ID {
 	t.ends = append(t.ends, len(t.frames))
 	t.next = append(t.next, head)
 	t.heads.put(h, uint64(id))
+	*r = id
 	return id
+}
+
+// quickHash returns the index in Table.recent of a non-empty list: a
+// cheap unseeded hash of all its frames. Lists made to collide only miss
+// the cache.
+func quickHash(frames []uint64) int {
+	var x uint64
+	for _, f := range frames {
+		x = bits.RotateLeft64(x, 19) ^ f
+	}
+	h := (x ^ uint64(len(frames))) * 0x9e3779b97f4a7c15
+	return int(h >> (64 - recentBits)) // the top bits depend on every bit of x
 }
 
 // Lookup returns the ID of the list equal to frames and true, or 0 and
