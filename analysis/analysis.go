@@ -40,7 +40,7 @@ const progressEvery = 1 << 16
 // Offset converts an offset from the start of the trace to a raw
 // timestamp of f, for pool windows.
 func Offset(f *etl.File, d time.Duration) int64 {
-	rate := stacks.ClockRate(&f.Header)
+	rate := f.Header.TicksPerSecond()
 	sec := int64(d / time.Second)
 	frac := int64(d % time.Second)
 	return f.StartTimestamp() + sec*rate + frac*rate/int64(time.Second)
@@ -49,7 +49,7 @@ func Offset(f *etl.File, d time.Duration) int64 {
 // Run reads f once in time order and analyses its pool events.
 func Run(f *etl.File, opts Options) (*Result, error) {
 	tracker := pool.NewTracker(opts.Pool)
-	rate := stacks.ClockRate(&f.Header)
+	rate := f.Header.TicksPerSecond()
 	var window int64
 	if opts.StackWindow > 0 {
 		window = int64(opts.StackWindow.Seconds() * float64(rate))

@@ -300,3 +300,10 @@ func TestLogfileHeaderRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestTicksPerSecond(t *testing.T) {
+	assert.Equal(t, int64(3_579_545), (&etl.LogfileHeader{ClockType: etl.ClockQPC, PerfFreq: 3_579_545}).TicksPerSecond())
+	assert.Equal(t, int64(10_000_000), (&etl.LogfileHeader{ClockType: etl.ClockSystemTime, PerfFreq: 3_579_545}).TicksPerSecond())
+	assert.Equal(t, int64(2_400_000_000), (&etl.LogfileHeader{ClockType: etl.ClockCPUCycle, CPUSpeedMHz: 2400}).TicksPerSecond())
+	assert.Equal(t, int64(10_000_000), (&etl.LogfileHeader{}).TicksPerSecond(), "a header that does not say")
+}

@@ -193,7 +193,7 @@ func TestCorpusJoin(t *testing.T) {
 		})
 		j.Hold(ev, heldEvent{ev.Timestamp, tid, kernel.Lookup(ev), ext})
 	})
-	require.Equal(t, int64(10_000_000), ClockRate(&f.Header))
+	require.Equal(t, int64(10_000_000), f.Header.TicksPerSecond())
 	j.Finish()
 	s := j.Stats()
 	t.Logf("%+v", s)

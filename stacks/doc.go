@@ -12,7 +12,7 @@
 // the events in time order, holding the events the caller wants stacks for
 // (pool allocations) for a time window only:
 //
-//	j := stacks.NewJoiner(stacks.Options{TicksPerSecond: stacks.ClockRate(&f.Header)},
+//	j := stacks.NewJoiner(stacks.Options{TicksPerSecond: f.Header.TicksPerSecond()},
 //		func(a alloc, ref stacks.Ref) { a.stack = ref; allocs = append(allocs, a) })
 //	for ev, err := range f.Events() {
 //		// handle err

@@ -22,7 +22,7 @@ const noThread = 0xFFFFFFFF
 
 // Options configure a Joiner. The zero value is usable.
 type Options struct {
-	// TicksPerSecond is the rate of the raw timestamps, from ClockRate
+	// TicksPerSecond is the rate of the raw timestamps, from etl.LogfileHeader.TicksPerSecond
 	// of the file's header; 0 means 10 MHz. It converts the default
 	// window to ticks.
 	TicksPerSecond int64
@@ -36,22 +36,6 @@ type Options struct {
 	// Table is the table frame lists are interned in; nil means a new
 	// one (see Joiner.Table).
 	Table *Table
-}
-
-// ClockRate returns the rate in ticks per second of the raw timestamps of
-// a file with logfile header h: QPC ticks at PerfFreq, 100 ns units for
-// the system-time clock, CPU cycles at CpuSpeedInMHz. It returns 10 MHz
-// when the header does not say.
-func ClockRate(h *etl.LogfileHeader) int64 {
-	switch {
-	case h.ClockType == etl.ClockSystemTime:
-		return 10_000_000
-	case h.ClockType == etl.ClockCPUCycle && h.CPUSpeedMHz != 0:
-		return int64(h.CPUSpeedMHz) * 1_000_000
-	case h.PerfFreq > 0:
-		return h.PerfFreq
-	}
-	return defaultTicksPerSecond
 }
 
 // Stats counts what a Joiner did; the health fields say how far its stacks

@@ -12,13 +12,6 @@ import (
 	"github.com/poolprof/poolprof/etl/kernel"
 )
 
-func TestClockRate(t *testing.T) {
-	assert.Equal(t, int64(3_579_545), ClockRate(&etl.LogfileHeader{ClockType: etl.ClockQPC, PerfFreq: 3_579_545}))
-	assert.Equal(t, int64(10_000_000), ClockRate(&etl.LogfileHeader{ClockType: etl.ClockSystemTime, PerfFreq: 3_579_545}))
-	assert.Equal(t, int64(2_400_000_000), ClockRate(&etl.LogfileHeader{ClockType: etl.ClockCPUCycle, CPUSpeedMHz: 2400}))
-	assert.Equal(t, int64(10_000_000), ClockRate(&etl.LogfileHeader{}))
-}
-
 // A WOW64 event (EVENT_HEADER32) with 32-bit stack items, and items too
 // short to hold what their type says, which are ignored.
 func TestJoinEventHeader32Items(t *testing.T) {
