@@ -197,7 +197,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if nt != nil && !nt.PDB.IsZero() && slices.Contains(heavy.Frames, mark) {
 		fmt.Fprintf(stdout, "\n   A symbol store files %s under %s; with it, poolprof sym names RVA %#x.\n",
-			nt.PDB.Name, buildID(nt.PDB), sepDuplicateTokenRVA)
+			nt.PDB.Name, analysis.BuildID(nt.PDB), sepDuplicateTokenRVA)
 	}
 
 	// 4. pprof.
@@ -250,102 +250,16 @@ func processList(res *analysis.Result, pids map[uint32]uint64) string {
 	return strings.Join(parts, ", ")
 }
 
-func processName(res *analysis.Result, pid uint32) string {
-	if pid == pool.UnknownPID {
-		return "unknown process"
-	}
-	if n := res.Modules.ProcessName(pid); n != "" {
-		return fmt.Sprintf("%s (%d)", n, pid)
-	}
-	return fmt.Sprintf("pid %d", pid)
-}
-
-// buildID is the key a symbol store files a PDB under, which pprof
-// mappings carry as their build id: the GUID's 32 hex digits in upper
-// case, then the age in hex.
-func buildID(p stacks.PDB) string {
-	g := p.GUID
-	return fmt.Sprintf("%08X%04X%04X%X%X", g.Data1, g.Data2, g.Data3, g.Data4[:], p.Age)
-}
+func processName(res *analysis.Result, pid uint32) string { return analysis.ProcessLabel(res, pid) }
 
 // writeProfile writes a pprof heap profile of res to name: inuse_* are the
 // allocations outstanding at the end of the trace, alloc_* every
 // allocation made during it, one sample per stack, process, tag, pool type
 // and lifetime class.
 func writeProfile(name, trace string, res *analysis.Result) error {
-	type key struct {
-		ref           stacks.Ref
-		pid, tag, typ uint32
-		life          pool.Lifetime
-	}
-	var order []key
-	sums := map[key]*pprof.Sample{}
-	sample := func(k key) *pprof.Sample {
-		s := sums[k]
-		if s == nil {
-			s = &pprof.Sample{Tag: pool.TagString(k.tag), PoolType: pool.PoolType(k.typ).String(),
-				Paged: pool.PoolType(k.typ).Paged(), Lifetime: k.life.String(),
-				Process: processName(res, k.pid), PID: int64(k.pid)}
-			if k.pid == pool.UnknownPID {
-				s.PID = -1
-			}
-			sums[k] = s
-			order = append(order, k)
-		}
-		return s
-	}
-	for i := range res.Pool.Outstanding {
-		a := &res.Pool.Outstanding[i]
-		s := sample(key{stacks.Ref(a.Stack), a.PID, a.Tag, a.PoolType, a.Lifetime})
-		s.InuseObjects++
-		s.InuseBytes += int64(a.Size)
-		if a.Lifetime == pool.AIFO {
-			s.AllocObjects++
-			s.AllocBytes += int64(a.Size)
-		}
-	}
-	for i := range res.Pool.Closed {
-		g := &res.Pool.Closed[i]
-		if g.Lifetime == pool.AOFI { // allocated before the trace
-			continue
-		}
-		s := sample(key{stacks.Ref(g.Stack), g.PID, g.Tag, g.PoolType, g.Lifetime})
-		s.AllocObjects += int64(g.Count)
-		s.AllocBytes += int64(g.Bytes)
-	}
-
-	modules := map[*stacks.Module]*pprof.Module{}
-	samples := make([]pprof.Sample, 0, len(order))
-	for _, k := range order {
-		s := sums[k]
-		pid := res.Stacks.Process(k.ref)
-		for _, addr := range res.Stacks.Resolve(k.ref) {
-			fr := pprof.Frame{Address: addr}
-			if m := res.Modules.Lookup(pid, addr); m != nil {
-				if modules[m] == nil {
-					pm := &pprof.Module{Name: m.Name, Path: m.Path, Start: m.Base, Limit: m.Base + m.Size, PDBName: m.PDB.Name}
-					if !m.PDB.IsZero() {
-						pm.BuildID = buildID(m.PDB)
-					}
-					modules[m] = pm
-				}
-				fr.Module = modules[m]
-			}
-			s.Frames = append(s.Frames, fr)
-		}
-		samples = append(samples, *s)
-	}
-
-	start := res.File.Time(res.Pool.Start)
-	h := &res.File.Header
-	facts := pprof.Facts{
-		TraceFile:  filepath.Base(trace),
-		OS:         fmt.Sprintf("Windows %d.%d build %d", h.OSMajor, h.OSMinor, h.OSBuild),
-		Start:      start,
-		Duration:   max(res.File.Time(res.Pool.End).Sub(start), 0),
-		EventsLost: int64(h.EventsLost), BuffersLost: int64(h.BuffersLost),
-		DropFrames: pprof.AllocatorFrames,
-	}
+	samples := analysis.ProfileSamples(res, nil)
+	facts := analysis.ProfileFacts(res, trace)
+	facts.DropFrames = analysis.AllocatorFrames(samples)
 	fh, err := os.Create(name)
 	if err != nil {
 		return err

@@ -1,0 +1,174 @@
+package analysis
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+
+	"github.com/poolprof/poolprof/pool"
+	"github.com/poolprof/poolprof/pool/pprof"
+	"github.com/poolprof/poolprof/stacks"
+)
+
+// ProfileFacts describes the trace for the comments of a pprof profile.
+func ProfileFacts(res *Result, traceName string) pprof.Facts {
+	h := &res.File.Header
+	start := res.File.Time(res.Pool.Start)
+	facts := pprof.Facts{
+		TraceFile:   filepath.Base(traceName),
+		OS:          fmt.Sprintf("Windows %d.%d build %d", h.OSMajor, h.OSMinor, h.OSBuild),
+		Start:       start,
+		Duration:    max(res.File.Time(res.Pool.End).Sub(start), 0),
+		Window:      res.Pool.Window.String(),
+		EventsLost:  int64(h.EventsLost),
+		BuffersLost: int64(h.BuffersLost),
+	}
+	if res.Health.ProblemCount > 0 {
+		facts.Notes = append(facts.Notes, fmt.Sprintf("%d damaged buffers skipped", res.Health.DamagedBuffers))
+	}
+	return facts
+}
+
+// sampleKey groups allocations into one pprof sample.
+type sampleKey struct {
+	stack    stacks.ID
+	pid      uint32
+	tag      uint32
+	poolType uint32
+	lifetime pool.Lifetime
+}
+
+// ProfileSamples turns the outstanding allocations and the closed groups of
+// res into pprof samples, one per (stack, process, tag, pool type,
+// lifetime): inuse_* counts what is outstanding at the end of the window,
+// alloc_* what was allocated inside it. Frames that namer symbolizes get
+// their function, file and line; namer may be nil (no symbols).
+func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
+	if namer == nil {
+		namer = &SymbolNamer{Modules: res.Modules}
+	}
+	type acc struct {
+		ref                                                stacks.Ref
+		allocObjects, allocBytes, inuseObjects, inuseBytes int64
+	}
+	var order []sampleKey
+	sums := map[sampleKey]*acc{}
+	joiner, _ := res.Stacks.(interface{ Stack(stacks.Ref) stacks.ID })
+	add := func(ref stacks.Ref, pid, tag, pt uint32, life pool.Lifetime) *acc {
+		k := sampleKey{stack: stacks.ID(ref), pid: pid, tag: tag, poolType: pt, lifetime: life}
+		if joiner != nil {
+			k.stack = joiner.Stack(ref)
+		}
+		a := sums[k]
+		if a == nil {
+			a = &acc{ref: ref}
+			sums[k] = a
+			order = append(order, k)
+		}
+		return a
+	}
+	for i := range res.Pool.Outstanding {
+		al := &res.Pool.Outstanding[i]
+		a := add(stacks.Ref(al.Stack), al.PID, al.Tag, al.PoolType, al.Lifetime)
+		a.inuseObjects++
+		a.inuseBytes += int64(al.Size)
+		if al.Lifetime == pool.AIFO { // allocated inside the window
+			a.allocObjects++
+			a.allocBytes += int64(al.Size)
+		}
+	}
+	for i := range res.Pool.Closed {
+		g := &res.Pool.Closed[i]
+		if g.Lifetime == pool.AOFI { // allocated before the window: nothing to show
+			continue
+		}
+		a := add(stacks.Ref(g.Stack), g.PID, g.Tag, g.PoolType, g.Lifetime)
+		a.allocObjects += int64(g.Count)
+		a.allocBytes += int64(g.Bytes)
+	}
+	modules := map[*stacks.Module]*pprof.Module{}
+	out := make([]pprof.Sample, 0, len(order))
+	for _, k := range order {
+		a := sums[k]
+		pid := res.Stacks.Process(a.ref)
+		s := pprof.Sample{
+			AllocObjects: a.allocObjects, AllocBytes: a.allocBytes,
+			InuseObjects: a.inuseObjects, InuseBytes: a.inuseBytes,
+			Tag: pool.TagString(k.tag), PoolType: pool.PoolType(k.poolType).String(),
+			Paged: pool.PoolType(k.poolType).Paged(), Lifetime: k.lifetime.String(),
+			Process: ProcessLabel(res, k.pid), PID: int64(k.pid),
+		}
+		if k.pid == pool.UnknownPID {
+			s.PID = -1
+		}
+		for _, addr := range res.Stacks.Resolve(a.ref) {
+			fr := pprof.Frame{Address: addr}
+			if f := namer.Frame(addr, pid); f.Module != nil {
+				m := f.Module
+				fr.Function, fr.File, fr.Line = f.Function, f.File, f.Line
+				pm := modules[m]
+				if pm == nil {
+					pm = &pprof.Module{Name: m.Name, Path: m.Path, Start: m.Base, Limit: m.Base + m.Size, PDBName: m.PDB.Name}
+					if !m.PDB.IsZero() {
+						pm.BuildID = BuildID(m.PDB)
+					}
+					modules[m] = pm
+				}
+				fr.Module = pm
+			}
+			s.Frames = append(s.Frames, fr)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// AllocatorFrames is the pprof drop_frames expression that hides the pool
+// allocator, so that the function that asked for the memory is the leaf
+// and leads `go tool pprof -top`. Named frames match pprof.AllocatorFrames;
+// unnamed ones are recognised as the innermost kernel frames that every
+// allocation stack shares (every pool allocation goes through the
+// allocator), never a whole stack.
+func AllocatorFrames(samples []pprof.Sample) string {
+	var common []pprof.Frame
+	first := true
+	for i := range samples {
+		fr := samples[i].Frames
+		if len(fr) < 2 {
+			continue
+		}
+		if first {
+			common, first = fr[:len(fr)-1], false
+			continue
+		}
+		n := 0
+		for n < len(common) && n < len(fr)-1 && common[n].Address == fr[n].Address {
+			n++
+		}
+		common = common[:n]
+	}
+	expr := pprof.AllocatorFrames
+	for _, f := range common {
+		if f.Module == nil || f.Function != "" {
+			break
+		}
+		expr += "|" + regexp.QuoteMeta(fmt.Sprintf("%s+0x%x", f.Module.Name, f.Address-f.Module.Start))
+	}
+	return expr
+}
+
+// BuildID is the symbol-store key of a PDB identity (GUID digits upper
+// case, then the age in hex), which pprof shows as a mapping's build id.
+func BuildID(p stacks.PDB) string { return PDBRequest(p).Identity().StoreKey() }
+
+// ProcessLabel names a process for labels: "lsass.exe (712)", "pid 712"
+// when its name is unknown, "unknown" without a process id.
+func ProcessLabel(res *Result, pid uint32) string {
+	if pid == pool.UnknownPID {
+		return "unknown"
+	}
+	if n := res.Modules.ProcessName(pid); n != "" {
+		return fmt.Sprintf("%s (%d)", n, pid)
+	}
+	return fmt.Sprintf("pid %d", pid)
+}
