@@ -145,6 +145,10 @@ func analyze(cmd, name string, a *analysisFlags, keepClosed bool, stderr io.Writ
 
 // warnHealth prints, after the output, what makes the numbers uncertain.
 func warnHealth(stderr io.Writer, cmd, name string, h *analysis.Health) {
+	if h.Pool.Events == 0 && len(h.NotDecoded) == 0 {
+		fmt.Fprintf(stderr, "poolprof %s: warning: %s holds no pool events: record one with WPR's \"Pool usage\" profile (wpr -start Pool)"+
+			" or xperf -on PROC_THREAD+LOADER+POOL -stackwalk PoolAlloc+PoolFree+PoolAllocSession+PoolFreeSession\n", cmd, name)
+	}
 	if h.ProblemCount > 0 {
 		fmt.Fprintf(stderr, "poolprof %s: warning: %s: %d problems, %d damaged buffers skipped; first: %v\n",
 			cmd, name, h.ProblemCount, h.DamagedBuffers, h.Problems[0])

@@ -718,3 +718,17 @@ func TestAnalyzeExitCodes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "a failed pprof run leaves no temporary file either")
 }
+
+// TestSummaryWarnsWithoutPoolEvents: a trace without pool events gets an
+// empty table and a warning that says how to record one.
+func TestSummaryWarnsWithoutPoolEvents(t *testing.T) {
+	name := filepath.Join("..", "..", "..", "shared", "testdata", "etl", "perfview", "smallEtlFile.etl")
+	if _, err := os.Stat(name); err != nil {
+		t.Skipf("corpus file not found: %v", err)
+	}
+	code, out, errOut := runCmd(t, "summary", name)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "Total")
+	assert.Contains(t, errOut, "holds no pool events")
+	assert.Contains(t, errOut, "PoolAlloc+PoolFree")
+}
