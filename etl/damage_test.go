@@ -319,3 +319,35 @@ func TestCompressedClaimIsBounded(t *testing.T) {
 	assert.Equal(t, victim.FileOffset, r.Problems()[0].Offset)
 	assert.Contains(t, r.Problems()[0].Msg, "exceeds")
 }
+
+// TestMessageBuffersOrderedByTimestamp: buffers that start with a WPP
+// message carrying a timestamp are ordered by it, so the time walk keeps
+// one buffer per processor in memory instead of opening them all first.
+func TestMessageBuffersOrderedByTimestamp(t *testing.T) {
+	b, err := etltest.New(etltest.Options{CPUs: 2, BufferSize: 1024})
+	require.NoError(t, err)
+	for i := range 200 {
+		_, err := b.Add(i%2, etltest.Record{Kind: etl.KindMessage, MessageNumber: 7,
+			MessageFlags: 0x01 | 0x02 | 0x08 | 0x20, Sequence: uint32(i), Provider: testProvider,
+			Timestamp: int64(100 + i), Payload: []byte{byte(i)}})
+		require.NoError(t, err)
+	}
+	data, err := b.Bytes()
+	require.NoError(t, err)
+	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	require.Greater(t, len(f.Buffers()), 8)
+	r := f.NewReader(etl.OrderTime)
+	var seq []uint32
+	for ev, err := range r.All() {
+		require.NoError(t, err)
+		if ev.Kind == etl.KindMessage {
+			seq = append(seq, ev.Sequence)
+		}
+	}
+	require.Len(t, seq, 200)
+	for i, s := range seq {
+		assert.Equal(t, uint32(i), s)
+	}
+	assert.LessOrEqual(t, r.Stats().MaxBuffersHeld, 3, "buffers in memory at once")
+}

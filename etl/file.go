@@ -30,8 +30,9 @@ func maxExpansion(size int) int {
 }
 
 // peekSize is how much of each buffer NewFile reads beyond its header:
-// enough to find the first record's timestamp, even through XPRESS.
-const peekSize = 64
+// enough to find the first record's timestamp, even through XPRESS and
+// behind a WPP message's optional fields (at most 0x24 bytes in).
+const peekSize = 96
 
 // File is an open ETL file. Its methods read lazily from the underlying
 // io.ReaderAt: NewFile reads the buffer headers and the logfile header,
@@ -139,7 +140,7 @@ func (f *File) problem(off int64, buf, rec int, msg string, err error) {
 // size, and records what each says.
 func (f *File) scanBuffers() error {
 	var hdr [bufferHeaderSize + peekSize]byte
-	var peek [0x18]byte
+	var peek [0x30]byte
 	logical := int64(0)
 	for off := int64(0); off+bufferHeaderSize <= f.size; {
 		n, err := f.r.ReadAt(hdr[:min(int64(len(hdr)), f.size-off)], off)

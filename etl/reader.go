@@ -45,6 +45,10 @@ type Stats struct {
 	// causes it.
 	OutOfOrder int64
 	Problems   int // problems found, including those not kept
+	// MaxBuffersHeld is the most buffers held in memory at once by the
+	// time-ordered walk: about one per processor whose buffers overlap in
+	// time.
+	MaxBuffersHeld int
 	// BytesRead is the file bytes of the buffers read so far, for
 	// progress reports: it reaches File.Size at the end of a walk of a
 	// file without damage.
@@ -191,6 +195,7 @@ func (r *Reader) nextByTime(ev *Event) error {
 		}
 		r.heap = append(r.heap, lb)
 		r.up(len(r.heap) - 1)
+		r.stats.MaxBuffersHeld = max(r.stats.MaxBuffersHeld, len(r.heap))
 	}
 	if len(r.heap) == 0 {
 		return io.EOF

@@ -322,11 +322,19 @@ func fillEvent(ev *Event, b []byte, r recRef) {
 // reading only as far as the timestamp. It is used to order buffers
 // before they are read whole.
 func peekTimestamp(rec []byte) (int64, bool) {
-	if len(rec) < 4 {
+	if len(rec) < 8 {
 		return 0, false
 	}
 	m := binary.LittleEndian.Uint32(rec)
-	if m == endOfData || byte(m>>24)&(markerTraceHeader|markerEventTrace) != markerTraceHeader|markerEventTrace {
+	flags := byte(m >> 24)
+	if m == endOfData {
+		return 0, false
+	}
+	if flags&(markerTraceHeader|markerEventTrace|markerMessage) == markerTraceHeader|markerMessage {
+		_, ts, ok := messageHeader(rec) // WPP: the timestamp is optional
+		return ts, ok
+	}
+	if flags&(markerTraceHeader|markerEventTrace) != markerTraceHeader|markerEventTrace {
 		return 0, false
 	}
 	at := 0x10
