@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"io"
+	"math"
+	"math/bits"
 	"time"
 
 	"github.com/poolprof/poolprof/etl"
@@ -43,7 +45,16 @@ func Offset(f *etl.File, d time.Duration) int64 {
 	rate := f.Header.TicksPerSecond()
 	sec := int64(d / time.Second)
 	frac := int64(d % time.Second)
-	return f.StartTimestamp() + sec*rate + frac*rate/int64(time.Second)
+	if sec > 0 && rate > (math.MaxInt64/4)/sec {
+		return math.MaxInt64 // past any trace: a hostile header's rate
+	}
+	hi, lo := bits.Mul64(uint64(frac), uint64(rate))
+	part, _ := bits.Div64(hi, lo, uint64(time.Second)) // hi < 1e9: no overflow
+	off := sec*rate + int64(part)
+	if start := f.StartTimestamp(); off <= math.MaxInt64-start {
+		return start + off
+	}
+	return math.MaxInt64
 }
 
 // Run reads f once in time order and analyses its pool events.
@@ -54,8 +65,15 @@ func Run(f *etl.File, opts Options) (*Result, error) {
 	if opts.StackWindow > 0 {
 		window = int64(opts.StackWindow.Seconds() * float64(rate))
 	}
-	joiner := stacks.NewJoiner(stacks.Options{TicksPerSecond: rate, Window: window}, func(v pool.Event, ref stacks.Ref) {
+	var joiner *stacks.Joiner[pool.Event]
+	joiner = stacks.NewJoiner(stacks.Options{TicksPerSecond: rate, Window: window}, func(v pool.Event, ref stacks.Ref) {
 		v.Stack = uint32(ref)
+		if v.PID == pool.UnknownPID {
+			// A PERFINFO header has no process: its stack event names it.
+			if _, pid, ok := joiner.DeliveredThread(); ok {
+				v.PID = pid
+			}
+		}
 		tracker.Add(&v)
 	})
 	mods := stacks.NewModules()

@@ -23,8 +23,8 @@ func ProfileFacts(res *Result, traceName string) pprof.Facts {
 		EventsLost:  int64(h.EventsLost),
 		BuffersLost: int64(h.BuffersLost),
 	}
-	if res.Health.ProblemCount > 0 {
-		facts.Notes = append(facts.Notes, fmt.Sprintf("%d damaged buffers skipped", res.Health.DamagedBuffers))
+	if h := &res.Health; h.ProblemCount > 0 {
+		facts.Notes = append(facts.Notes, fmt.Sprintf("%d problems in the file, %d damaged buffers: some events were skipped", h.ProblemCount, h.DamagedBuffers))
 	}
 	return facts
 }
@@ -125,34 +125,28 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 
 // AllocatorFrames is the pprof drop_frames expression that hides the pool
 // allocator, so that the function that asked for the memory is the leaf
-// and leads `go tool pprof -top`. Named frames match pprof.AllocatorFrames;
-// unnamed ones are recognised as the innermost kernel frames that every
-// allocation stack shares (every pool allocation goes through the
-// allocator), never a whole stack.
+// and leads `go tool pprof -top`. Named frames match pprof.AllocatorFrames.
+// Without names, the innermost frame of each stack is dropped: a pool
+// event is logged from inside the allocator, so its first frame always
+// lies there, whatever the caller (a stack of one frame is kept whole).
 func AllocatorFrames(samples []pprof.Sample) string {
-	var common []pprof.Frame
-	first := true
+	const maxLeaves = 64 // allocators return from a handful of places
+	expr := pprof.AllocatorFrames
+	seen := map[string]bool{}
 	for i := range samples {
 		fr := samples[i].Frames
-		if len(fr) < 2 {
+		if len(fr) < 2 || fr[0].Module == nil || fr[0].Function != "" {
 			continue
 		}
-		if first {
-			common, first = fr[:len(fr)-1], false
+		name := fmt.Sprintf("%s+0x%x", fr[0].Module.Name, fr[0].Address-fr[0].Module.Start)
+		if seen[name] {
 			continue
 		}
-		n := 0
-		for n < len(common) && n < len(fr)-1 && common[n].Address == fr[n].Address {
-			n++
-		}
-		common = common[:n]
-	}
-	expr := pprof.AllocatorFrames
-	for _, f := range common {
-		if f.Module == nil || f.Function != "" {
+		if len(seen) == maxLeaves {
 			break
 		}
-		expr += "|" + regexp.QuoteMeta(fmt.Sprintf("%s+0x%x", f.Module.Name, f.Address-f.Module.Start))
+		seen[name] = true
+		expr += "|" + regexp.QuoteMeta(name)
 	}
 	return expr
 }

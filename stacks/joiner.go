@@ -139,6 +139,19 @@ type Joiner[T any] struct {
 	kr      kernel.StackKeyRef
 	kd      kernel.StackKeyDef
 	scratch []uint64
+
+	// The thread and process of the event being delivered; see
+	// DeliveredThread.
+	curTID, curPID uint32
+	curKnown       bool
+}
+
+// DeliveredThread returns, inside the deliver callback, the thread and
+// process of the event being delivered: its header's, or for a header
+// without them (PERFINFO) the StackThread and StackProcess of the first
+// stack part that joined it; ok is false when neither said.
+func (j *Joiner[T]) DeliveredThread() (tid, pid uint32, ok bool) {
+	return j.curTID, j.curPID, j.curKnown
 }
 
 // NewJoiner returns a Joiner that hands every held event's value and stack
@@ -602,6 +615,7 @@ func (j *Joiner[T]) deliverNext() {
 	var zero T
 	s.v = zero
 	s.flags |= flagDelivered
+	j.curTID, j.curPID, j.curKnown = s.tid, s.pid, s.flags&flagThread != 0
 	j.deliver(v, ref)
 }
 
