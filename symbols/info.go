@@ -3,6 +3,7 @@ package symbols
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // The PDB info stream (stream 1): version, signature, age, GUID, the
@@ -63,6 +64,9 @@ func parseInfo(s *stream) (*infoStream, error) {
 	return in, nil
 }
 
+// maxStreamName is the longest named-stream name parseNamedStreams keeps.
+const maxStreamName = 1024
+
 // parseNamedStreams decodes the named stream map at off: the string
 // buffer, then a serialized hash table of (string offset, stream) pairs.
 // It returns the offset just past the map.
@@ -113,19 +117,33 @@ func parseNamedStreams(s *stream, off int, in *infoStream) (int, error) {
 	if err := need(off, int(size)*8, "entries"); err != nil {
 		return 0, err
 	}
-	in.named = make(map[string]int, size)
-	for i := 0; i < int(size); i++ {
+	in.named = make(map[string]int, min(size, 64))
+	// Names are substrings of one copy of the buffer. A valid map names
+	// each offset once; entries that repeat an offset are skipped, and
+	// names longer than maxStreamName are ignored (real ones are short:
+	// "/names", "/LinkInfo", "/src/headerblock"), so that a map whose
+	// entries all point into one long name costs linear time.
+	all := string(strs)
+	seen := make(map[uint32]struct{}, min(size, 64))
+	for i := 0; i < int(size); i, off = i+1, off+8 {
 		k := binary.LittleEndian.Uint32(d[off:])
 		v := binary.LittleEndian.Uint32(d[off+4:])
 		if uint64(k) >= uint64(len(strs)) {
 			return 0, s.errorf(off, "named stream map: name offset %d outside the %d-byte string buffer", k, len(strs))
 		}
-		name, ok := cstring(strs[k:])
-		if !ok {
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		rest := all[k:min(len(all), int(k)+maxStreamName+1)]
+		n := strings.IndexByte(rest, 0)
+		if n < 0 {
+			if len(rest) > maxStreamName {
+				continue // absurdly long; not a stream we read
+			}
 			return 0, s.errorf(strOff+int(k), "named stream map: unterminated name")
 		}
-		in.named[string(name)] = int(v)
-		off += 8
+		in.named[rest[:n]] = int(v)
 	}
 	return off, nil
 }

@@ -136,12 +136,12 @@ func (b *builder) fileFor(s *stream, chk []byte, ref uint32, names *stringTable,
 	if idx, ok := b.fileIdx[nameOff]; ok {
 		return idx, nil
 	}
-	name, err := names.at(nameOff)
+	name, err := names.str(nameOff) // a substring of the table: no copy
 	if err != nil {
 		return 0, err
 	}
 	idx := uint32(len(b.files))
-	b.files = append(b.files, string(name))
+	b.files = append(b.files, name)
 	if b.fileIdx == nil {
 		b.fileIdx = make(map[uint32]uint32)
 	}

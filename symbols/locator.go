@@ -761,6 +761,9 @@ func (s *search) place(dst []string, verified *PDB, fill func(io.Writer) error) 
 	return final, p, nil
 }
 
+// placedFileMode is the mode of the files place puts into stores.
+const placedFileMode = 0o644
+
 // commit fills tmp, checks it (unless verified) and renames it into
 // place; on failure it aborts the staging.
 func (s *search) commit(st *staging, tmp *os.File, verified *PDB, fill func(io.Writer) error) (string, *PDB, error) {
@@ -777,6 +780,14 @@ func (s *search) commit(st *staging, tmp *os.File, verified *PDB, fill func(io.W
 				err = p.CheckIdentity(s.id.GUID, s.id.Age)
 			}
 		}
+	}
+	if err == nil {
+		// os.CreateTemp makes the file 0600; a store is shared, so
+		// give the PDB the mode an ordinary file gets.
+		err = tmp.Chmod(placedFileMode)
+	}
+	if err == nil {
+		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

@@ -68,12 +68,29 @@ type builder struct {
 	lines   []lineRow
 	files   []string
 	fileIdx map[uint32]uint32 // /names offset -> files index
+
+	// nameBudget is how many more name bytes may be copied into arena.
+	// open sets it to the file size: every name is copied from a
+	// distinct record of a stream, and the streams of a valid file add up
+	// to less than the file, so only a malformed file runs out.
+	nameBudget int64
 }
 
-func (b *builder) intern(name []byte) strRef {
+// maxArena is the largest arena a strRef can index.
+const maxArena = 1<<32 - 1
+
+// intern copies name into the arena. s is the stream the name was read
+// from, for errors.
+func (b *builder) intern(s *stream, name []byte) (strRef, error) {
+	n := int64(len(name))
+	if n > b.nameBudget || int64(len(b.arena))+n > maxArena {
+		return strRef{}, &FormatError{Offset: -1, Stream: s.idx, StreamName: s.name,
+			Msg: "symbol names add up to more than the file size (records listed more than once)"}
+	}
+	b.nameBudget -= n
 	r := strRef{uint32(len(b.arena)), uint32(len(name))}
 	b.arena = append(b.arena, name...)
-	return r
+	return r, nil
 }
 
 // tables are the sorted lookup tables of a loaded PDB.

@@ -111,7 +111,11 @@ func (b *builder) addProcs(s *stream, off, end int) error {
 		if !ok || uint64(start)+uint64(size) > 1<<32 {
 			continue
 		}
-		b.procs = append(b.procs, proc{start: start, size: size, name: b.intern(name)})
+		ref, err := b.intern(s, name)
+		if err != nil {
+			return err
+		}
+		b.procs = append(b.procs, proc{start: start, size: size, name: ref})
 	}
 	return nil
 }

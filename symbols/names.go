@@ -1,6 +1,9 @@
 package symbols
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"sort"
+)
 
 // The "/names" stream: the PDB-wide string table that C13 file
 // checksum records point into.
@@ -11,6 +14,15 @@ type stringTable struct {
 	s       *stream
 	strings []byte // the string bytes; offset k names strings[k:]
 	base    int    // offset of strings[0] in the stream
+
+	// Built on first use by str: the table as one Go string, so that
+	// the strings handed out are substrings of it rather than copies,
+	// and the offsets of its NULs, so that finding the end of the string
+	// at any offset is a binary search rather than a scan. Line tables
+	// may point at every offset inside one long string; copying or
+	// scanning from each would be quadratic.
+	all  string
+	nuls []uint32
 }
 
 func parseNames(s *stream) (*stringTable, error) {
@@ -28,14 +40,24 @@ func parseNames(s *stream) (*stringTable, error) {
 	return &stringTable{s: s, strings: d[12 : 12+int(n)], base: 12}, nil
 }
 
-// at returns the string at offset off.
-func (t *stringTable) at(off uint32) ([]byte, error) {
+// str returns the string at offset off as a substring of the whole
+// table; it does not copy.
+func (t *stringTable) str(off uint32) (string, error) {
 	if uint64(off) >= uint64(len(t.strings)) {
-		return nil, t.s.errorf(t.base+len(t.strings), "string offset %#x outside the %d-byte string table", off, len(t.strings))
+		return "", t.s.errorf(t.base+len(t.strings), "string offset %#x outside the %d-byte string table", off, len(t.strings))
 	}
-	str, ok := cstring(t.strings[off:])
-	if !ok {
-		return nil, t.s.errorf(t.base+int(off), "unterminated string")
+	if t.nuls == nil {
+		t.all = string(t.strings)
+		t.nuls = make([]uint32, 0, 16)
+		for i := 0; i < len(t.all); i++ {
+			if t.all[i] == 0 {
+				t.nuls = append(t.nuls, uint32(i))
+			}
+		}
 	}
-	return str, nil
+	k := sort.Search(len(t.nuls), func(i int) bool { return t.nuls[i] >= off })
+	if k == len(t.nuls) {
+		return "", t.s.errorf(t.base+int(off), "unterminated string")
+	}
+	return t.all[off:t.nuls[k]], nil
 }

@@ -85,7 +85,7 @@ func OpenPDB(r io.ReaderAt, size int64) (*PDB, error) {
 			return nil, err
 		}
 	}
-	var b builder
+	b := builder{nameBudget: m.size}
 	b.space = newAddrSpace(p.sections)
 	if s, err := readOpt(dbgSectionHdrOrig, "original section headers"); err != nil {
 		return nil, err

@@ -60,11 +60,19 @@ func (b *builder) loadPublics(m *msf, dbi *dbiStream) error {
 	mapOff := psiHeaderSize + int(hashBytes)
 	addrMap := d[mapOff : mapOff+int(mapBytes)]
 	b.pubs = make([]pub, 0, len(addrMap)/4)
+	// A valid address map lists each record once. A map that lists one
+	// record many times would copy its name each time; skip repeats.
+	seen := make([]uint64, (len(recs.data)+63)/64)
 	for i := 0; i < len(addrMap); i += 4 {
 		off := binary.LittleEndian.Uint32(addrMap[i:])
 		if uint64(off) >= uint64(len(recs.data)) {
 			return psi.errorf(mapOff+i, "address map entry %d points at %#x, past the %d-byte symbol record stream", i/4, off, len(recs.data))
 		}
+		w, bit := off/64, uint64(1)<<(off%64)
+		if seen[w]&bit != 0 {
+			continue
+		}
+		seen[w] |= bit
 		r, err := recordAt(recs, int(off), len(recs.data))
 		if err != nil {
 			return err
@@ -90,6 +98,10 @@ func (b *builder) addPublic(s *stream, r record) error {
 	if !ok {
 		return nil // absolute or in a section this PDB does not describe
 	}
-	b.pubs = append(b.pubs, pub{start: start, name: b.intern(name), flags: flags})
+	ref, err := b.intern(s, name)
+	if err != nil {
+		return err
+	}
+	b.pubs = append(b.pubs, pub{start: start, name: ref, flags: flags})
 	return nil
 }

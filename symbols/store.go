@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // StoreKey returns the directory name a symbol store files the PDB of
@@ -27,20 +28,23 @@ func (id Identity) StoreKey() string {
 }
 
 // compressedName returns the name of the compressed form of a store
-// file: the last character replaced by '_' (ntkrnlmp.pd_).
+// file: the last character (rune) replaced by '_' (ntkrnlmp.pd_).
 func compressedName(name string) string {
-	return name[:len(name)-1] + "_"
+	_, n := utf8.DecodeLastRuneInString(name)
+	return name[:len(name)-n] + "_"
 }
 
 // twoTierPrefix is the first directory level of a two-tier store
-// (index2.txt at the root): the first two characters of the lower-cased
+// (index2.txt at the root): the first two characters (runes) of the lower-cased
 // file name, or one when the second is a dot.
 func twoTierPrefix(name string) string {
 	l := strings.ToLower(name)
-	if len(l) < 2 || l[1] == '.' {
-		return l[:1]
+	_, n1 := utf8.DecodeRuneInString(l)
+	r2, n2 := utf8.DecodeRuneInString(l[n1:])
+	if n2 == 0 || r2 == '.' {
+		return l[:n1]
 	}
-	return l[:2]
+	return l[:n1+n2]
 }
 
 // isTwoTier reports whether the store at root uses the two-tier layout.
