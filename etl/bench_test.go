@@ -9,6 +9,7 @@ import (
 
 	"github.com/poolprof/poolprof/etl"
 	"github.com/poolprof/poolprof/etl/etltest"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // largestCorpusFile is the biggest real trace: merged, XPRESS-compressed,
@@ -34,9 +35,9 @@ func walk(b *testing.B, data []byte, order etl.Order) int64 {
 }
 
 func benchmarkCorpus(b *testing.B, order etl.Order) {
-	data, err := os.ReadFile(filepath.Join(corpusDir, largestCorpusFile))
+	data, err := os.ReadFile(corpus.Path(b, largestCorpusFile))
 	if err != nil {
-		b.Skipf("corpus file not found: %v", err)
+		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -72,9 +73,9 @@ func BenchmarkCorpusFileOrder(b *testing.B) { benchmarkCorpus(b, etl.OrderFile) 
 // TestNextAllocatesNothing checks the hot path: once the reader has its
 // buffers, Next allocates nothing per event.
 func TestNextAllocatesNothing(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(corpusDir, largestCorpusFile))
+	data, err := os.ReadFile(corpus.Path(t, largestCorpusFile))
 	if err != nil {
-		t.Skipf("corpus file not found: %v", err)
+		t.Fatal(err)
 	}
 	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {

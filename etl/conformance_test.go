@@ -1,14 +1,11 @@
 package etl_test
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -16,22 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
-
-// corpusDir holds real ETL files with reference dumps made by an
-// independent parser (fox-it/dissect.etl); CI lays it beside the checkout.
-const corpusDir = "../../shared/testdata/etl"
-
-// corpusFiles lists the corpus, or skips the test when it is absent.
-func corpusFiles(t testing.TB) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*.etl"))
-	if len(files) == 0 {
-		t.Skipf("real ETL corpus not found at %s (it lives in shared/testdata/etl beside the checkout)", corpusDir)
-	}
-	sort.Strings(files)
-	return files
-}
 
 // refEvent is one line of a reference dump.
 type refEvent struct {
@@ -58,16 +41,12 @@ type refEvent struct {
 	Flags              *int    `json:"flags"`
 }
 
+// readDump reads the reference dump of a corpus file (an independent
+// parser's, fox-it/dissect.etl).
 func readDump(t testing.TB, name string) []refEvent {
 	t.Helper()
-	fh, err := os.Open(name + ".dissect.jsonl.gz")
-	require.NoError(t, err)
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	require.NoError(t, err)
 	var out []refEvent
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<20)
+	sc := corpus.Dump(t, name)
 	for sc.Scan() {
 		var e refEvent
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &e))
@@ -98,7 +77,7 @@ func summaryKey(ev *etl.Event) string {
 // TestCorpusFileOrder walks every corpus file in file order and compares
 // each event with the reference dump, then the totals with the summary.
 func TestCorpusFileOrder(t *testing.T) {
-	for _, name := range corpusFiles(t) {
+	for _, name := range corpus.Files(t) {
 		t.Run(filepath.Base(filepath.Dir(name))+"/"+filepath.Base(name), func(t *testing.T) {
 			ref := readDump(t, name)
 			f, err := etl.Open(name)
@@ -200,7 +179,7 @@ func compareTime(t *testing.T, f *etl.File, want *refEvent, ev *etl.Event) {
 // events of the file-order walk, with non-decreasing timestamps.
 func TestCorpusTimeOrder(t *testing.T) {
 	type key struct{ buf, off int }
-	for _, name := range corpusFiles(t) {
+	for _, name := range corpus.Files(t) {
 		t.Run(filepath.Base(filepath.Dir(name))+"/"+filepath.Base(name), func(t *testing.T) {
 			f, err := etl.Open(name)
 			require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // FuzzReader opens arbitrary bytes and walks them both ways. Invariants: no
@@ -17,7 +18,7 @@ import (
 // only where it says so.
 func FuzzReader(f *testing.F) {
 	for _, name := range []string{"perfview/smallEtlFile.etl", "perfview/SelfDescribingSingleEvent.etl", "airbus-etl-parser/lxcore_kernel.etl"} {
-		if b, err := os.ReadFile(filepath.Join(corpusDir, name)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(corpus.Dir(), name)); err == nil {
 			f.Add(b)
 		}
 	}

@@ -3,13 +3,13 @@ package etl_test
 import (
 	"encoding/hex"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // TestReferenceSwapsEventHeaderProvider shows where the reference parser is
@@ -21,11 +21,9 @@ import (
 // that as provider_as_reported and corrects provider). We read the layout
 // every other GUID in the file uses.
 func TestReferenceSwapsEventHeaderProvider(t *testing.T) {
-	name := filepath.Join(corpusDir, "microsoft-Tx/Process.etl")
+	name := corpus.Path(t, "microsoft-Tx/Process.etl")
 	raw, err := os.ReadFile(name)
-	if err != nil {
-		t.Skipf("corpus file not found: %v", err)
-	}
+	require.NoError(t, err)
 	f, err := etl.Open(name)
 	require.NoError(t, err)
 	defer f.Close()

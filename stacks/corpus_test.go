@@ -3,8 +3,6 @@ package stacks
 import (
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/poolprof/poolprof/etl"
 	"github.com/poolprof/poolprof/etl/kernel"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // The real corpus lives beside the checkout (shared/testdata/etl, see its
@@ -20,15 +19,9 @@ import (
 // Windows 8 with stack caching: 252 Stack events, 9,107 key references,
 // 2,921 key definitions, 655 EVENT_HEADER STACK_TRACE64 items, and the
 // KernelTraceControl ImageID/DbgID events of every image.
-const corpusDir = "../../shared/testdata/etl"
-
 func corpusFile(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(corpusDir, "perfview", "net.4.5.2.x64.etl__net.4.5.2.x64.etl")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real ETL corpus not found at %s (it lives in shared/testdata/etl beside the checkout): %v", corpusDir, err)
-	}
-	return path
+	return corpus.Path(t, "perfview/net.4.5.2.x64.etl__net.4.5.2.x64.etl")
 }
 
 // eachEvent calls fn for every event of the file in time order.

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/poolprof/poolprof/internal/corpus"
 	"github.com/poolprof/poolprof/internal/tokeleak"
 )
 
@@ -722,10 +723,7 @@ func TestAnalyzeExitCodes(t *testing.T) {
 // TestSummaryWarnsWithoutPoolEvents: a trace without pool events gets an
 // empty table and a warning that says how to record one.
 func TestSummaryWarnsWithoutPoolEvents(t *testing.T) {
-	name := filepath.Join("..", "..", "..", "shared", "testdata", "etl", "perfview", "smallEtlFile.etl")
-	if _, err := os.Stat(name); err != nil {
-		t.Skipf("corpus file not found: %v", err)
-	}
+	name := corpus.Path(t, "perfview/smallEtlFile.etl")
 	code, out, errOut := runCmd(t, "summary", name)
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "Total")

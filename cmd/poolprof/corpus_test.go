@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,23 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
-
-// corpusDir holds real ETL files with reference dumps made by an
-// independent parser (fox-it/dissect.etl 3.13); CI lays shared/ beside the
-// checkout.
-const corpusDir = "../../../shared/testdata/etl"
-
-// corpusFiles lists the corpus, or skips the test when it is absent.
-func corpusFiles(t testing.TB) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*.etl"))
-	if len(files) == 0 {
-		t.Skipf("real ETL corpus not found at %s (it lives in shared/testdata/etl beside the checkout); skipping", corpusDir)
-	}
-	sort.Strings(files)
-	return files
-}
 
 func corpusName(name string) string {
 	return filepath.Base(filepath.Dir(name)) + "/" + filepath.Base(name)
@@ -73,7 +57,7 @@ const maxMismatches = 20
 // only when our flags lack EXTENDED_INFO, and logged. No corpus file has
 // one at present.
 func TestCorpusEventsJSONL(t *testing.T) {
-	for _, name := range corpusFiles(t) {
+	for _, name := range corpus.Files(t) {
 		t.Run(corpusName(name), func(t *testing.T) {
 			f, err := etl.Open(name)
 			require.NoError(t, err)
@@ -84,7 +68,7 @@ func TestCorpusEventsJSONL(t *testing.T) {
 			require.Equal(t, exitOK, code, errOut.String())
 			assert.Empty(t, errOut.String(), "no problems in the corpus")
 
-			ref := openDump(t, name)
+			ref := corpus.Dump(t, name)
 			ours := bufio.NewScanner(&out)
 			ours.Buffer(nil, 1<<20)
 			var t0 int64
@@ -215,18 +199,6 @@ func dissectTime(h *etl.LogfileHeader, t0, ts int64) string {
 	return time.Unix(int64(ip), int64(us)*1000).UTC().Format("2006-01-02T15:04:05.000000-07:00")
 }
 
-func openDump(t *testing.T, name string) *bufio.Scanner {
-	t.Helper()
-	fh, err := os.Open(name + ".dissect.jsonl.gz")
-	require.NoError(t, err)
-	t.Cleanup(func() { fh.Close() })
-	zr, err := gzip.NewReader(fh)
-	require.NoError(t, err)
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<20)
-	return sc
-}
-
 // decodeLine decodes a JSON object keeping numbers as written, so that
 // values compare exactly.
 func decodeLine(t *testing.T, b []byte) map[string]any {
@@ -283,7 +255,7 @@ type refSummary struct {
 // the counts by provider, header kind, (id,) opcode and version, to which
 // info's rows fold when their hook is dropped.
 func TestCorpusInfoJSON(t *testing.T) {
-	for _, name := range corpusFiles(t) {
+	for _, name := range corpus.Files(t) {
 		t.Run(corpusName(name), func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			code := run([]string{"info", "--format", "json", name}, &out, &errOut)
@@ -333,8 +305,7 @@ func TestCorpusInfoJSON(t *testing.T) {
 // facts read from its bytes: the header (a Windows 8 kernel+CLR trace
 // merged by PerfView, relogged and compressed) and the buffer counts.
 func TestCorpusInfoText(t *testing.T) {
-	corpusFiles(t)
-	name := filepath.Join(corpusDir, "perfview", "net.4.5.2.x64.etl__net.4.5.2.x64.etl")
+	name := corpus.Path(t, "perfview/net.4.5.2.x64.etl__net.4.5.2.x64.etl")
 	code, out, errOut := runCmd(t, "info", name)
 	require.Equal(t, exitOK, code, errOut)
 	assert.Empty(t, errOut)
@@ -365,7 +336,7 @@ func TestCorpusInfoText(t *testing.T) {
 	assert.Regexp(t, `(?m)^COUNT.*\n79528\s+ce1dbfb4-137e-4da6-87b0-3f59aa102cbc\s+PerfInfo\s+PERFINFO64\s+0x0f2e\s+46\s+-\s+2\s+16$`, out)
 
 	// The 32-bit file reports its pointer size.
-	code, out, _ = runCmd(t, "info", filepath.Join(corpusDir, "perfview", "smallEtlFile.etl"))
+	code, out, _ = runCmd(t, "info", corpus.Path(t, "perfview/smallEtlFile.etl"))
 	require.Equal(t, exitOK, code)
 	assert.Contains(t, out, "Pointer size:   4 bytes\n")
 	assert.Contains(t, out, "Buffers:        2 (1 compressed, 0 damaged)")
@@ -374,7 +345,7 @@ func TestCorpusInfoText(t *testing.T) {
 // TestCorpusTimeOrder checks that the default (time) order prints the same
 // events as file order, timestamps never going back.
 func TestCorpusTimeOrder(t *testing.T) {
-	for _, name := range corpusFiles(t) {
+	for _, name := range corpus.Files(t) {
 		t.Run(corpusName(name), func(t *testing.T) {
 			var byFile, byTime bytes.Buffer
 			require.Equal(t, exitOK, run([]string{"events", "--format", "jsonl", "--order", "file", name}, &byFile, io.Discard))
@@ -408,7 +379,7 @@ func TestCorpusTimeOrder(t *testing.T) {
 func largestCorpusFile(b *testing.B) (string, int64) {
 	var best string
 	var size int64
-	for _, name := range corpusFiles(b) {
+	for _, name := range corpus.Files(b) {
 		st, err := os.Stat(name)
 		require.NoError(b, err)
 		if st.Size() > size {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // TestReaderCorpusDecode decodes every event of a known kind from the
@@ -24,8 +25,8 @@ import (
 // events per (provider, header kind, opcode, version) against the
 // independent parser's summary.
 func TestReaderCorpusDecode(t *testing.T) {
-	for _, path := range corpusPaths(t) {
-		name := corpusName(path)
+	for _, path := range corpus.Files(t) {
+		name := corpus.Name(path)
 		t.Run(name, func(t *testing.T) {
 			f, err := etl.Open(path)
 			require.NoError(t, err)

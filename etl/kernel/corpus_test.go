@@ -1,15 +1,12 @@
 package kernel
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolprof/poolprof/etl"
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // The real corpus lives beside the checkout (../shared/testdata/etl, see its
@@ -31,24 +29,6 @@ import (
 // agree with the dump; for the others (compressed files) only the 64-byte
 // prefix is decoded. corpus_reader_test.go holds the full-payload tests
 // that will run through etl.Open.
-const corpusDir = "../../../shared/testdata/etl"
-
-func corpusPaths(t *testing.T) []string {
-	t.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("real ETL corpus not present at %s (it sits beside the checkout as shared/testdata/etl): %v", corpusDir, err)
-	}
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*", "*.etl"))
-	require.NoError(t, err)
-	require.NotEmpty(t, paths, "corpus folder holds no .etl files")
-	return paths
-}
-
-func corpusName(path string) string {
-	rel, _ := filepath.Rel(corpusDir, path)
-	return filepath.ToSlash(rel)
-}
-
 // dumpRecord is one line of a dissect dump.
 type dumpRecord struct {
 	I        int     `json:"i"`
@@ -91,19 +71,13 @@ func loadCorpus(t *testing.T, path string) []corpusEvent {
 	if v, ok := corpusCache.Load(path); ok {
 		return v.([]corpusEvent)
 	}
-	name := corpusName(path)
+	name := corpus.Name(path)
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(data), 4)
 	bufSize := int(binary.LittleEndian.Uint32(data))
 
-	f, err := os.Open(path + ".dissect.jsonl.gz")
-	require.NoError(t, err)
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	require.NoError(t, err)
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	sc := corpus.Dump(t, path)
 
 	var out []corpusEvent
 	for sc.Scan() {
@@ -169,8 +143,8 @@ func TestCorpusTraceHeaders(t *testing.T) {
 		"perfview/diaghub-dotnetcore3.1-win-x64-diagsession__diaghub.kernel.1.etl": {logFile: "ReloggedFile.ETL"},
 	}
 	seen := 0
-	for _, path := range corpusPaths(t) {
-		name := corpusName(path)
+	for _, path := range corpus.Files(t) {
+		name := corpus.Name(path)
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(path)
 			require.NoError(t, err)
@@ -224,8 +198,8 @@ func TestCorpusTraceHeaders(t *testing.T) {
 func TestCorpusDecode(t *testing.T) {
 	total := map[Kind]int{}
 	wholes := 0
-	for _, path := range corpusPaths(t) {
-		name := corpusName(path)
+	for _, path := range corpus.Files(t) {
+		name := corpus.Name(path)
 		t.Run(name, func(t *testing.T) {
 			var d Decoded
 			for _, ce := range loadCorpus(t, path) {
@@ -309,8 +283,8 @@ func checkWhole(t *testing.T, ev *etl.Event, i int, d *Decoded) {
 // same file, which an independent parser wrote down.
 func TestCorpusCrossChecks(t *testing.T) {
 	perfInfoGUID := etl.MustParseGUID("ce1dbfb4-137e-4da6-87b0-3f59aa102cbc")
-	for _, path := range corpusPaths(t) {
-		name := corpusName(path)
+	for _, path := range corpus.Files(t) {
+		name := corpus.Name(path)
 		t.Run(name, func(t *testing.T) {
 			events := loadCorpus(t, path)
 			type imageKey struct {
@@ -416,10 +390,7 @@ func TestCorpusCrossChecks(t *testing.T) {
 // reserved words and comes out empty; with the kind corrected, every
 // name is a path. This is the trap sawbuck64 corrects.
 func TestCorpusSawbuckPointerSize(t *testing.T) {
-	path := filepath.Join(corpusDir, "syzygy-sawbuck", "log_lib__image_data_64_v2.etl")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real ETL corpus not present at %s: %v", corpusDir, err)
-	}
+	path := corpus.Path(t, "syzygy-sawbuck/log_lib__image_data_64_v2.etl")
 	n := 0
 	for _, ce := range loadCorpus(t, path) {
 		if Lookup(&ce.ev) != KindImageDCStart {

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/poolprof/poolprof/internal/corpus"
 )
 
 // TV7 of docs/etl-format.md §6: the start of the stream of the second buffer
@@ -56,14 +57,9 @@ func TestTV7(t *testing.T) {
 	}
 }
 
-const corpusDir = "../../../shared/testdata/etl"
-
 func readCorpus(tb testing.TB, rel string) []byte {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir, rel))
-	if errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("real ETL test files not found at %s (shared/ lies beside the checkout in CI); skipping", corpusDir)
-	}
+	data, err := os.ReadFile(corpus.Path(tb, rel))
 	require.NoError(tb, err)
 	return data
 }
@@ -141,11 +137,7 @@ func TestCorpusNet452(t *testing.T) {
 // Every compressed buffer of every real file decodes to exactly Offset-0x48
 // bytes and ends by itself.
 func TestCorpusAllFiles(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(corpusDir, "*", "*.etl"))
-	require.NoError(t, err)
-	if len(files) == 0 {
-		t.Skipf("real ETL test files not found at %s; skipping", corpusDir)
-	}
+	files := corpus.Files(t)
 	total := 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
