@@ -293,7 +293,7 @@ func TestHTTPTimeout(t *testing.T) {
 	good.put(urlPath(req, "x64-full.pdb"), pdb)
 	cache := t.TempDir()
 	path := "srv*" + cache + "*" + slow.URL + ";srv*" + cache + "*" + good.URL
-	l, _ := newTestLocator(t, path, Options{Timeout: 200 * time.Millisecond})
+	l, _ := newTestLocator(t, path, Options{Timeout: 500 * time.Millisecond})
 	start := time.Now()
 	res, err := l.Find(context.Background(), req)
 	requireFound(t, res, err, keyPath(cache, req, "x64-full.pdb"), pdb)
@@ -321,7 +321,7 @@ func TestHTTPTimeout(t *testing.T) {
 		}
 	})
 	cache2 := t.TempDir()
-	l, _ = newTestLocator(t, "srv*"+cache2+"*"+stall.URL, Options{Timeout: 200 * time.Millisecond})
+	l, _ = newTestLocator(t, "srv*"+cache2+"*"+stall.URL, Options{Timeout: 500 * time.Millisecond})
 	res, err = l.Find(context.Background(), req)
 	require.ErrorIs(t, err, ErrNotFound)
 	assert.ErrorIs(t, res.Tried[1].Err, ErrTimeout, "%s", tried(res))
@@ -330,7 +330,9 @@ func TestHTTPTimeout(t *testing.T) {
 	// A slow but steady download is not a stall: it takes longer than
 	// the timeout, but no gap comes near it.
 	steady := newSymServer(t)
-	const chunks, gap, timeout = 8, 40 * time.Millisecond, 250 * time.Millisecond
+	// Gaps are a tenth of the timeout, so a loaded machine does not
+	// turn the steady download into a stall.
+	const chunks, gap, timeout = 16, 50 * time.Millisecond, 500 * time.Millisecond
 	steady.handle(urlPath(req, "x64-full.pdb"), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(pdb)))
 		step := (len(pdb) + chunks - 1) / chunks
