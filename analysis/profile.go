@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 
@@ -71,10 +72,10 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 		al := &res.Pool.Outstanding[i]
 		a := add(stacks.Ref(al.Stack), al.PID, al.Tag, al.PoolType, al.Lifetime)
 		a.inuseObjects++
-		a.inuseBytes += int64(al.Size)
+		addSaturating(&a.inuseBytes, al.Size)
 		if al.Lifetime == pool.AIFO { // allocated inside the window
 			a.allocObjects++
-			a.allocBytes += int64(al.Size)
+			addSaturating(&a.allocBytes, al.Size)
 		}
 	}
 	for i := range res.Pool.Closed {
@@ -83,8 +84,8 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 			continue
 		}
 		a := add(stacks.Ref(g.Stack), g.PID, g.Tag, g.PoolType, g.Lifetime)
-		a.allocObjects += int64(g.Count)
-		a.allocBytes += int64(g.Bytes)
+		addSaturating(&a.allocObjects, g.Count)
+		addSaturating(&a.allocBytes, g.Bytes)
 	}
 	modules := map[*stacks.Module]*pprof.Module{}
 	out := make([]pprof.Sample, 0, len(order))
@@ -121,6 +122,17 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 		out = append(out, s)
 	}
 	return out
+}
+
+// addSaturating adds v to *sum, stopping at math.MaxInt64: pprof values
+// are signed, and a damaged trace can claim sizes near 2^64 that would
+// otherwise wrap into negative values pprof rejects.
+func addSaturating(sum *int64, v uint64) {
+	if v > uint64(math.MaxInt64-*sum) {
+		*sum = math.MaxInt64
+		return
+	}
+	*sum += int64(v)
 }
 
 // AllocatorFrames is the pprof drop_frames expression that hides the pool

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 )
@@ -18,6 +19,25 @@ type Resolver interface {
 type Value struct {
 	Count int64
 	Bytes int64
+}
+
+// add adds w to v, stopping at math.MaxInt64 (and math.MinInt64) rather
+// than wrapping: a damaged trace can claim sizes near 2^63, and a total
+// that wrapped negative would turn a flame graph inside out.
+func (v *Value) add(w Value) {
+	v.Count = addSaturating(v.Count, w.Count)
+	v.Bytes = addSaturating(v.Bytes, w.Bytes)
+}
+
+func addSaturating(a, b int64) int64 {
+	s := a + b
+	switch {
+	case a > 0 && b > 0 && s < 0:
+		return math.MaxInt64
+	case a < 0 && b < 0 && s >= 0:
+		return math.MinInt64
+	}
+	return s
 }
 
 // Counts adds up values by stack reference, the first step of folding:
@@ -41,8 +61,7 @@ func (c *Counts) Add(ref Ref, count, bytes int64) {
 		c.refs = append(c.refs, ref)
 		c.vals = append(c.vals, Value{})
 	}
-	c.vals[i].Count += count
-	c.vals[i].Bytes += bytes
+	c.vals[i].add(Value{count, bytes})
 }
 
 // Len returns the number of distinct references added.
@@ -86,8 +105,8 @@ func (c *Counts) Samples(r Resolver, n Namer) []Sample {
 		}
 		v := c.vals[i]
 		if j, ok := at[key.String()]; ok {
-			out[j].Count += v.Count
-			out[j].Bytes += v.Bytes
+			out[j].Count = addSaturating(out[j].Count, v.Count)
+			out[j].Bytes = addSaturating(out[j].Bytes, v.Bytes)
 			continue
 		}
 		at[key.String()] = len(out)
@@ -146,33 +165,29 @@ func (t *Tree) Root() *Node { return &t.root }
 // Add folds a stack of names, innermost first, accounting count events of
 // bytes bytes to it. An empty stack adds to the root's Self.
 func (t *Tree) Add(frames []string, count, bytes int64) {
+	v := Value{count, bytes}
 	n := &t.root
-	n.Value.Count += count
-	n.Value.Bytes += bytes
+	n.Value.add(v)
 	for i := len(frames) - 1; i >= 0; i-- {
 		n = n.child(frames[i], nil)
-		n.Value.Count += count
-		n.Value.Bytes += bytes
+		n.Value.add(v)
 	}
-	n.Self.Count += count
-	n.Self.Bytes += bytes
+	n.Self.add(v)
 }
 
 // AddStack folds a stack of addresses, innermost first, naming its frames
 // with namer in process pid. Frames already in the tree cost no
 // allocation.
 func (t *Tree) AddStack(namer Namer, frames []uint64, pid uint32, count, bytes int64) {
+	v := Value{count, bytes}
 	n := &t.root
-	n.Value.Count += count
-	n.Value.Bytes += bytes
+	n.Value.add(v)
 	for i := len(frames) - 1; i >= 0; i-- {
 		t.buf = namer.AppendFrame(t.buf[:0], frames[i], pid)
 		n = n.child("", t.buf)
-		n.Value.Count += count
-		n.Value.Bytes += bytes
+		n.Value.add(v)
 	}
-	n.Self.Count += count
-	n.Self.Bytes += bytes
+	n.Self.add(v)
 }
 
 // child returns the child named name (or b, when name is ""), adding it.

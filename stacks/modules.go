@@ -178,7 +178,9 @@ func (m *Modules) toBatch(ts int64) {
 
 func (m *Modules) onImage(ev *etl.Event) {
 	im := &m.im
-	if err := im.Decode(ev); err != nil {
+	if err := im.Decode(ev); err != nil || im.ImageBase+im.ImageSize < im.ImageBase {
+		// An image that runs past the top of the address space is
+		// damage: it would own no address, or every address.
 		m.stats.BadEvents++
 		return
 	}

@@ -96,6 +96,25 @@ func TestModulesUnloadAndReuse(t *testing.T) {
 	assert.Len(t, m.Modules(), 3)
 }
 
+// An image whose range runs past the top of the address space is damage:
+// counted, and kept out of the map, where it would own every address
+// above its base (and give pprof a mapping whose limit is below its
+// start). FuzzAnalysis found it.
+func TestModulesRefuseWrappingImage(t *testing.T) {
+	tr := newTrace(t, 1)
+	tr.image(0, hookImageLoad, tr.ts(1*ms), 0xfffff80000000000, 0x748000, 0, `\SystemRoot\system32\ntoskrnl.exe`)
+	tr.image(0, hookImageLoad, tr.ts(2*ms), 0xffffffffffff0000, 0x10000, 0, `\SystemRoot\system32\drivers\top.sys`)
+	tr.image(0, hookImageLoad, tr.ts(3*ms), 0xffffb1d8a2200000, 0x00ffb1d8a2200000^0xffffb1d8a2200000, 0, `\SystemRoot\System32\win32kfull.sys`)
+	m := buildModules(t, tr)
+
+	s := m.Stats()
+	assert.Equal(t, int64(1), s.ImageEvents)
+	assert.Equal(t, int64(2), s.BadEvents)
+	assert.Len(t, m.Modules(), 1)
+	assert.Nil(t, m.Lookup(4, 0xffffffffffff0010))
+	assert.Equal(t, "ntoskrnl.exe+0x10", m.FrameName(0xfffff80000000010, 4))
+}
+
 func TestModulesLookupAllocatesNothing(t *testing.T) {
 	tr := newTrace(t, 1)
 	tr.image(0, hookImageDCS, tr.ts(1*ms), 0xfffff80000000000, 0x100000, 0, `\SystemRoot\system32\ntoskrnl.exe`)

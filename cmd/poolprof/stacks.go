@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/poolprof/poolprof/analysis"
-	"github.com/poolprof/poolprof/pool"
 	"github.com/poolprof/poolprof/stacks"
 )
 
@@ -39,7 +38,7 @@ func runStacks(args []string, stdout, stderr io.Writer) int {
 	if res == nil {
 		return status
 	}
-	counts := stackCounts(res)
+	counts := analysis.StackCounts(res)
 	namer := symbolNamer("stacks", name, res, poolRefs(res), symPath, &sf, stderr)
 	measure := stacks.ByBytes
 	if value.value == "count" {
@@ -60,24 +59,4 @@ func runStacks(args []string, stdout, stderr io.Writer) int {
 	}
 	warnHealth(stderr, "stacks", name, &res.Health)
 	return exitOK
-}
-
-// stackCounts adds up the allocations the filter kept by stack: the
-// outstanding ones one by one, the closed ones by group. The tracker has
-// applied the lifetime filter already.
-func stackCounts(res *analysis.Result) *stacks.Counts {
-	var c stacks.Counts
-	for i := range res.Pool.Outstanding {
-		al := &res.Pool.Outstanding[i]
-		c.Add(stacks.Ref(al.Stack), 1, int64(al.Size))
-	}
-	for i := range res.Pool.Closed {
-		g := &res.Pool.Closed[i]
-		if g.Lifetime == pool.AOFI && g.Count > 0 && g.Bytes == 0 {
-			c.Add(stacks.Ref(g.Stack), int64(g.Count), 0)
-			continue
-		}
-		c.Add(stacks.Ref(g.Stack), int64(g.Count), int64(g.Bytes))
-	}
-	return &c
 }
