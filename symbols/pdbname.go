@@ -79,8 +79,16 @@ func isDeviceName(name string) bool {
 	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
 		return true
 	}
-	if len(stem) == 4 && (strings.HasPrefix(stem, "COM") || strings.HasPrefix(stem, "LPT")) &&
-		stem[3] >= '0' && stem[3] <= '9' {
+	port, ok := strings.CutPrefix(stem, "COM")
+	if !ok {
+		port, ok = strings.CutPrefix(stem, "LPT")
+	}
+	if !ok {
+		return false
+	}
+	// Windows also reserves the superscript digits ¹²³ as port numbers.
+	switch port {
+	case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
 		return true
 	}
 	return false

@@ -143,7 +143,7 @@ func TestCleanPDBName(t *testing.T) {
 		"a\x00b.pdb", "c:foo.pdb", "foo.pdb:stream", "C:",
 		"tab\there.pdb", "new\nline.pdb", "del\x7f.pdb",
 		`a<b.pdb`, `a>b.pdb`, `a"b.pdb`, `a|b.pdb`, `a?b.pdb`, `a*b.pdb`,
-		"trailing.", "trailing ", "NUL", "nul.pdb", "CON.pdb", "com1.pdb", "LPT9", "aux.x.pdb",
+		"trailing.", "trailing ", "NUL", "nul.pdb", "CON.pdb", "com1.pdb", "LPT9", "COM\u00b9.pdb", "lpt\u00b3", "aux.x.pdb",
 		"\xff\xfe.pdb",
 		strings.Repeat("a", 256),
 		strings.Repeat("d/", 2100) + "ok.pdb",
