@@ -31,6 +31,10 @@
 // symbol store writes them. Locations hold absolute addresses, one
 // Location per distinct (module, address).
 //
+// A frame with inlined functions becomes one Location with several
+// lines, the innermost function first and the one they were inlined into
+// last, as pprof expects; its Mapping then claims HasInlineFrames.
+//
 // Functions are named as WPA and `poolprof stacks` name frames:
 //
 //   - a symbolized frame is "module!function" (SystemName holds the bare
@@ -130,6 +134,18 @@ type Frame struct {
 	Function string  // bare function name; "" when not symbolized
 	File     string  // source file, when known
 	Line     int     // source line, when known (> 0)
+	// Inlined are the functions the compiler inlined into Function at
+	// Address, innermost first, each with its own position; Line is then
+	// the call site of the outermost of them. Ignored when Function is
+	// "".
+	Inlined []InlinedFunction
+}
+
+// InlinedFunction is a function inlined at a frame's address.
+type InlinedFunction struct {
+	Function string // bare function name
+	File     string // source file, when known
+	Line     int    // source line, when known (> 0)
 }
 
 // Sample is a set of allocations that share a stack and labels.
@@ -337,8 +353,16 @@ func (b *builder) number() {
 		)
 	})
 
-	type funcKey struct{ name, systemName, file string }
 	funcs := map[funcKey]*profile.Function{}
+	function := func(fk funcKey) *profile.Function {
+		fn := funcs[fk]
+		if fn == nil {
+			fn = &profile.Function{Name: fk.name, SystemName: fk.systemName, Filename: fk.file}
+			funcs[fk] = fn
+			b.functionList = append(b.functionList, fn)
+		}
+		return fn
+	}
 	for i, k := range keys {
 		li := b.locations[k]
 		f := li.frame
@@ -355,27 +379,27 @@ func (b *builder) number() {
 		case f.Function == "":
 			mod := b.modules[k.mod]
 			fk = funcKey{name: moduleName(&mod) + "+0x" + strconv.FormatUint(k.addr-mod.Start, 16)}
-		case k.mod == nil:
-			fk = funcKey{name: f.Function, systemName: f.Function, file: f.File}
 		default:
-			mod := b.modules[k.mod]
-			name := f.Function
-			if prefix := moduleName(&mod) + "!"; !strings.HasPrefix(name, prefix) {
-				name = prefix + name
-			}
-			fk = funcKey{name: name, systemName: strings.TrimPrefix(f.Function, moduleName(&mod)+"!"), file: f.File}
-		}
-		fn := funcs[fk]
-		if fn == nil {
-			fn = &profile.Function{Name: fk.name, SystemName: fk.systemName, Filename: fk.file}
-			funcs[fk] = fn
-			b.functionList = append(b.functionList, fn)
+			fk = b.namedFunction(k.mod, f.Function, f.File)
 		}
 		line := int64(0)
 		if f.Function != "" && f.Line > 0 {
 			line = int64(f.Line)
 		}
-		loc.Line = []profile.Line{{Function: fn, Line: line}}
+		outer := profile.Line{Function: function(fk), Line: line}
+		if f.Function == "" || len(f.Inlined) == 0 {
+			loc.Line = []profile.Line{outer}
+		} else {
+			loc.Line = make([]profile.Line, 0, len(f.Inlined)+1)
+			for _, in := range f.Inlined {
+				fn := function(b.namedFunction(k.mod, in.Function, in.File))
+				loc.Line = append(loc.Line, profile.Line{Function: fn, Line: int64(max(in.Line, 0))})
+			}
+			loc.Line = append(loc.Line, outer)
+			if k.mod != nil {
+				k.mod.HasInlineFrames = true
+			}
+		}
 
 		if m := k.mod; m != nil {
 			named := f.Function != ""
@@ -401,6 +425,23 @@ func (b *builder) number() {
 	for i, fn := range b.functionList {
 		fn.ID = uint64(i + 1)
 	}
+}
+
+// funcKey identifies a Function.
+type funcKey struct{ name, systemName, file string }
+
+// namedFunction is the Function of a symbolized frame in mapping m (nil
+// outside every module): "module!function", the bare name as SystemName.
+func (b *builder) namedFunction(m *profile.Mapping, function, file string) funcKey {
+	if m == nil {
+		return funcKey{name: function, systemName: function, file: file}
+	}
+	mod := b.modules[m]
+	name := function
+	if prefix := moduleName(&mod) + "!"; !strings.HasPrefix(name, prefix) {
+		name = prefix + name
+	}
+	return funcKey{name: name, systemName: strings.TrimPrefix(function, moduleName(&mod)+"!"), file: file}
 }
 
 // sample converts s; scan has seen it already.
