@@ -93,15 +93,25 @@ func (c *Counts) Samples(r Resolver, n Namer) []Sample {
 	at := make(map[string]int)
 	var key strings.Builder
 	var buf []byte
+	in, _ := n.(InlineNamer)
 	for i, ref := range c.refs {
 		frames, pid := r.Resolve(ref), r.Process(ref)
-		names := make([]string, len(frames))
+		names := make([]string, 0, len(frames))
 		key.Reset()
-		for k, addr := range frames {
-			buf = n.AppendFrame(buf[:0], addr, pid)
-			names[k] = string(buf)
-			key.WriteString(names[k])
+		add := func(b []byte) {
+			names = append(names, string(b))
+			key.Write(b)
 			key.WriteByte(0)
+		}
+		for _, addr := range frames {
+			if in != nil {
+				for k := range in.Inlined(addr, pid) {
+					buf = in.AppendInlined(buf[:0], addr, pid, k)
+					add(buf)
+				}
+			}
+			buf = n.AppendFrame(buf[:0], addr, pid)
+			add(buf)
 		}
 		v := c.vals[i]
 		if j, ok := at[key.String()]; ok {
@@ -176,16 +186,25 @@ func (t *Tree) Add(frames []string, count, bytes int64) {
 }
 
 // AddStack folds a stack of addresses, innermost first, naming its frames
-// with namer in process pid. Frames already in the tree cost no
-// allocation.
+// with namer in process pid; an [InlineNamer] adds a frame for each
+// inlined function. Frames already in the tree cost no allocation.
 func (t *Tree) AddStack(namer Namer, frames []uint64, pid uint32, count, bytes int64) {
 	v := Value{count, bytes}
+	in, _ := namer.(InlineNamer)
 	n := &t.root
 	n.Value.add(v)
 	for i := len(frames) - 1; i >= 0; i-- {
 		t.buf = namer.AppendFrame(t.buf[:0], frames[i], pid)
 		n = n.child("", t.buf)
 		n.Value.add(v)
+		if in == nil {
+			continue
+		}
+		for k := in.Inlined(frames[i], pid) - 1; k >= 0; k-- {
+			t.buf = in.AppendInlined(t.buf[:0], frames[i], pid, k)
+			n = n.child("", t.buf)
+			n.Value.add(v)
+		}
 	}
 	n.Self.add(v)
 }

@@ -11,6 +11,21 @@ type Namer interface {
 	AppendFrame(dst []byte, addr uint64, pid uint32) []byte
 }
 
+// An InlineNamer is a Namer that also knows the functions the compiler
+// inlined at an address. Folding gives each its own frame, between the
+// function they were inlined into and that frame's callee, as debuggers,
+// WPA and pprof show them.
+type InlineNamer interface {
+	Namer
+	// Inlined returns how many functions are inlined at addr in process
+	// pid.
+	Inlined(addr uint64, pid uint32) int
+	// AppendInlined appends the name of the k-th of them to dst, 0 being
+	// the innermost (the code at addr) and Inlined-1 the one called from
+	// the frame AppendFrame names.
+	AppendInlined(dst []byte, addr uint64, pid uint32, k int) []byte
+}
+
 // FrameName returns the name n gives the frame at addr in process pid.
 func FrameName(n Namer, addr uint64, pid uint32) string {
 	var buf [64]byte
