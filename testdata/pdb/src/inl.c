@@ -13,14 +13,14 @@ volatile int Sink;
 INLINE int Hash(int x)
 {
 	Sink = x * 31; /* @hash.body */
-	return x ^ (x >> 3);
+	return x ^ (x >> 3); /* @hash.ret */
 }
 
 INLINE int Mix(int a, int b)
 {
 	int h = Hash(a + b); /* @mix.call */
 	Sink = h + b;        /* @mix.body */
-	return h * 7;
+	return h * 7; /* @mix.ret */
 }
 
 INLINE void Bump(int n)
@@ -31,10 +31,10 @@ INLINE void Bump(int n)
 NOINLINE int Outer(int a, int b)
 {
 	int r;
-	Bump(a);      /* @outer.bump1 */
+	Bump(a);       /* @outer.bump1 */
 	r = Mix(a, b); /* @outer.mix */
-	Bump(r);      /* @outer.bump2 */
-	return r + 1;
+	Bump(r);       /* @outer.bump2 */
+	return r + 1; /* @outer.ret */
 }
 
 void KiSystemStartup(void) { Sink = Outer(Sink, 2); } /* @start */
