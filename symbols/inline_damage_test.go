@@ -164,8 +164,12 @@ func TestInlineWithoutIPI(t *testing.T) {
 func TestInlineWithoutInlineeLines(t *testing.T) {
 	want := plain(openFixture(t, "x64-inline"))
 	for name, edit := range map[string]func(body []byte){
-		"unknown signature":  func(b []byte) { b[0] = 7 },
-		"other inlinee ids":  func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 0x7777); binary.LittleEndian.PutUint32(b[16:], 0x7777); binary.LittleEndian.PutUint32(b[28:], 0x7777) },
+		"unknown signature": func(b []byte) { b[0] = 7 },
+		"other inlinee ids": func(b []byte) {
+			binary.LittleEndian.PutUint32(b[4:], 0x7777)
+			binary.LittleEndian.PutUint32(b[16:], 0x7777)
+			binary.LittleEndian.PutUint32(b[28:], 0x7777)
+		},
 		"extended, too many": func(b []byte) { b[0] = inlineeSigExtra; binary.LittleEndian.PutUint32(b[16:], 1<<30) },
 	} {
 		t.Run(name, func(t *testing.T) {
