@@ -251,3 +251,52 @@ func TestLookupInlinedOMAP(t *testing.T) {
 	assert.Equal(t, uint32(0x5006), got[1].RVA)
 	assert.Empty(t, p.LookupInlined(0x1010, nil), "an address of the original layout")
 }
+
+// A module of nothing but inline sites whose annotations describe a
+// one-byte range every two bytes: the ranges kept are bounded by the
+// file size, and opening allocates a small multiple of it.
+func TestOpenInlineRangesBounded(t *testing.T) {
+	f := loadInlineFixture(t)
+	d := f.s[f.mod]
+	procAt := 4
+	for binary.LittleEndian.Uint16(d[procAt+2:]) != sGProc32 {
+		procAt += 2 + int(binary.LittleEndian.Uint16(d[procAt:]))
+	}
+	proc := append([]byte(nil), d[procAt:procAt+2+int(binary.LittleEndian.Uint16(d[procAt:]))]...)
+	binary.LittleEndian.PutUint32(proc[16:], 1<<24) // code size
+	syms := append([]byte{4, 0, 0, 0}, proc...)
+	const annot = 65000
+	site := make([]byte, inlineSiteAnnotAt+annot)
+	binary.LittleEndian.PutUint16(site[0:], uint16(len(site)-2))
+	binary.LittleEndian.PutUint16(site[2:], sInlineSite)
+	binary.LittleEndian.PutUint32(site[12:], 0x1002)
+	for i := inlineSiteAnnotAt; i < len(site); i += 2 {
+		site[i], site[i+1] = baChangeCodeOffset, 1
+	}
+	const sites = 16
+	for range sites {
+		syms = append(syms, site...)
+		syms = append(syms, 2, 0, 0x4E, 0x11)
+	}
+	syms = append(syms, 2, 0, 0x06, 0x00) // S_END
+	f.s[f.mod] = append(syms, d[f.symEnd:]...)
+	binary.LittleEndian.PutUint32(f.s[3][dbiHeaderSize+36:], uint32(len(syms)))
+	b, _ := testMSF{blockSize: 4096, streams: f.s}.write(t)
+
+	var p *PDB
+	var err error
+	alloc, dur := allocatedDuring(func() { p, err = open(b) })
+	t.Logf("%d-byte file: %d bytes allocated in %v", len(b), alloc, dur)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, alloc, maxOpenAlloc(len(b)))
+	assert.LessOrEqual(t, len(p.t.inl), len(b)/8)
+	assert.Positive(t, p.InlineSitesSkipped(), "sites past the budget")
+	got := p.LookupInlined(0x1005, nil)
+	require.Len(t, got, 1)
+	assert.Equal(t, "Hash", got[0].Name)
+	assert.Equal(t, uint32(0x1005), got[0].RVA)
+	assert.Equal(t, uint32(1), got[0].Size)
+	s, ok := p.Lookup(0x1005)
+	require.True(t, ok)
+	assert.Equal(t, "Outer", s.Name)
+}
