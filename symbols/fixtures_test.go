@@ -17,7 +17,7 @@ import (
 // testdata/pdb/build.sh (clang-14 and lld-link-14).
 const fixtureDir = "../testdata/pdb"
 
-var fixtureNames = []string{"x64-full", "x64-publics", "x64-page8k", "x86-full", "big"}
+var fixtureNames = []string{"x64-full", "x64-publics", "x64-page8k", "x86-full", "big", "x64-inline"}
 
 func fixturePath(name string) string { return filepath.Join(fixtureDir, name+".pdb") }
 

@@ -9,7 +9,8 @@ import (
 // FuzzOpenPDB feeds arbitrary bytes to OpenPDB. Besides not panicking,
 // it checks: an error comes with a nil *PDB and is a *FormatError or
 // *UnsupportedError; a loaded PDB's procedures resolve to themselves;
-// every successful lookup is consistent with its address.
+// every successful lookup, and every inline frame, is consistent with
+// its address.
 //
 // The seeds are the fixtures re-packed with 512-byte blocks and without
 // the streams the reader ignores (a few KiB each): the fuzzer's
@@ -21,7 +22,7 @@ func FuzzOpenPDB(f *testing.F) {
 			f.Add(readFixture(f, name))
 		}
 	}
-	for _, name := range []string{"x64-full", "x64-publics", "x86-full"} {
+	for _, name := range []string{"x64-full", "x64-publics", "x86-full", "x64-inline"} {
 		small, _ := testMSF{blockSize: 512, streams: minimalStreams(f, name)}.write(f)
 		f.Add(small)
 	}
@@ -63,10 +64,20 @@ func FuzzOpenPDB(f *testing.F) {
 				}
 			}
 		}
+		var chain [maxInlineDepth]Symbol
 		for rva := uint32(0); rva < 0x6000; rva += 0x33 {
 			got, ok := p.Lookup(rva)
 			if ok && !omap && got.RVA+got.Offset != rva {
 				t.Fatalf("Lookup(%#x) = %+v: RVA+Offset is off", rva, got)
+			}
+			inl := p.LookupInlined(rva, chain[:0])
+			if len(inl) > maxInlineDepth {
+				t.Fatalf("LookupInlined(%#x): %d frames", rva, len(inl))
+			}
+			for _, s := range inl {
+				if s.Kind != Inlined || s.Offset >= s.Size || (!omap && s.RVA+s.Offset != rva) {
+					t.Fatalf("LookupInlined(%#x) = %+v", rva, inl)
+				}
 			}
 		}
 		_ = p.Sections()

@@ -21,6 +21,10 @@ const (
 	// C++ and x86 calling conventions ("?Lookup@TokenCache@Se@@SAHH@Z",
 	// "_ExAllocatePoolWithTag@12").
 	Public
+	// Inlined: a function inlined into a procedure, from the procedure's
+	// S_INLINESITE records; returned by LookupInlined only. Names are
+	// undecorated.
+	Inlined
 )
 
 func (k SymbolKind) String() string {
@@ -29,6 +33,8 @@ func (k SymbolKind) String() string {
 		return "procedure"
 	case Public:
 		return "public"
+	case Inlined:
+		return "inlined"
 	}
 	return "unknown"
 }
@@ -68,6 +74,7 @@ type builder struct {
 	lines   []lineRow
 	files   []string
 	fileIdx map[uint32]uint32 // /names offset -> files index
+	inl     inlineState
 
 	// nameBudget is how many more name bytes may be copied into arena.
 	// open sets it to the file size: every name is copied from a
@@ -106,6 +113,11 @@ type tables struct {
 	space    addrSpace
 	omapTo   omap // image RVA -> symbol space, when present
 	omapFro  omap // symbol space -> image RVA, when present
+
+	inl      []inlRange // inline ranges, sorted by depth then start
+	inlDepth []uint32   // inl[inlDepth[d]:inlDepth[d+1]] are at depth d
+	inlNames []strRef   // per inline site
+	inlBad   int        // inline sites or ranges skipped as malformed
 }
 
 func (b *builder) finish(t *tables) {

@@ -51,6 +51,7 @@ func (b *builder) loadModules(m *msf, dbi *dbiStream, info *infoStream) error {
 			}
 		}
 		if mod.c13Bytes == 0 {
+			b.addInlines(s, 0, 0, nil)
 			continue
 		}
 		if !namesTried {
@@ -65,19 +66,28 @@ func (b *builder) loadModules(m *msf, dbi *dbiStream, info *infoStream) error {
 				}
 			}
 		}
-		if names == nil {
-			continue // line tables name files through /names
+		if names != nil { // line tables name files through /names
+			if err := b.addLines(s, int(c13Off), int(c13End), names); err != nil {
+				return err
+			}
 		}
-		if err := b.addLines(s, int(c13Off), int(c13End), names); err != nil {
-			return err
-		}
+		b.addInlines(s, int(c13Off), int(c13End), names)
 	}
 	return nil
 }
 
 // addProcs walks the symbol records in s.data[off:end] and keeps the
 // procedures and thunks.
+//
+// It also notes the inline sites inside each procedure, tracking their
+// nesting by S_INLINESITE / S_INLINESITE_END pairs; addInlines decodes
+// them once the module's inlinee lines are known.
 func (b *builder) addProcs(s *stream, off, end int) error {
+	var (
+		cur   proc // the procedure that inline sites belong to
+		curOK bool
+		depth int // open inline sites in cur
+	)
 	for off < end {
 		r, err := recordAt(s, off, end)
 		if err != nil {
@@ -89,6 +99,15 @@ func (b *builder) addProcs(s *stream, off, end int) error {
 			seg        uint16
 			addr, size uint32
 		)
+		switch r.kind {
+		case sInlineSite, sInlineSite2:
+			depth++
+			b.inlineSite(r, depth, &cur, curOK)
+			continue
+		case sInlineSiteEnd:
+			depth = max(depth-1, 0)
+			continue
+		}
 		switch {
 		case isProc(r.kind):
 			nameAt = procNameOffset
@@ -103,6 +122,7 @@ func (b *builder) addProcs(s *stream, off, end int) error {
 		default:
 			continue
 		}
+		curOK, depth = false, 0
 		name, err := r.name(s, nameAt) // also checks the fixed fields fit
 		if err != nil {
 			return err
@@ -115,7 +135,8 @@ func (b *builder) addProcs(s *stream, off, end int) error {
 		if err != nil {
 			return err
 		}
-		b.procs = append(b.procs, proc{start: start, size: size, name: ref})
+		cur, curOK = proc{start: start, size: size, name: ref}, isProc(r.kind)
+		b.procs = append(b.procs, cur)
 	}
 	return nil
 }

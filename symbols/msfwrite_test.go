@@ -167,7 +167,7 @@ func setDbgStream(t testing.TB, dbi []byte, slot int, stream int) {
 }
 
 // minimalStreams empties every stream the reader does not read (TPI,
-// IPI, their hash streams, the global symbol hash, ...), to make small
+// the TPI and IPI hash streams, the global symbol hash, ...), to make small
 // inputs for fuzzing and cheap damage tests.
 func minimalStreams(t testing.TB, name string) [][]byte {
 	t.Helper()
@@ -176,7 +176,7 @@ func minimalStreams(t testing.TB, name string) [][]byte {
 	require.NoError(t, err)
 	dbi, err := parseDBI(&stream{data: s[3]})
 	require.NoError(t, err)
-	keep := map[int]bool{1: true, 3: true, int(dbi.publicsStream): true, int(dbi.symRecStream): true,
+	keep := map[int]bool{1: true, 3: true, ipiStreamIndex: true, int(dbi.publicsStream): true, int(dbi.symRecStream): true,
 		info.named["/names"]: true, dbi.dbgStream(dbgSectionHdr): true}
 	for _, m := range dbi.modules {
 		keep[m.Stream] = true

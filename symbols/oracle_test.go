@@ -70,7 +70,7 @@ func atoi(t *testing.T, s string, base int) uint32 {
 
 var oracleImages = map[string]string{
 	"x64-full": "x64-full.exe", "x64-publics": "x64-publics.exe", "x64-page8k": "x64-page8k.exe",
-	"x86-full": "x86-full.exe", "big": "big.sys",
+	"x86-full": "x86-full.exe", "big": "big.sys", "x64-inline": "x64-inline.exe",
 }
 
 func TestOracleLLVMPdbutil(t *testing.T) {

@@ -86,6 +86,10 @@ func OpenPDB(r io.ReaderAt, size int64) (*PDB, error) {
 		}
 	}
 	b := builder{nameBudget: m.size}
+	// Inline ranges take 20 bytes each and a valid one at least 2 bytes
+	// of annotations besides its site record; a file of n bytes may keep
+	// n/8 of them.
+	b.inl.budget = int(min(m.size/8, 1<<40))
 	b.space = newAddrSpace(p.sections)
 	if s, err := readOpt(dbgSectionHdrOrig, "original section headers"); err != nil {
 		return nil, err
@@ -121,6 +125,16 @@ func OpenPDB(r io.ReaderAt, size int64) (*PDB, error) {
 			return nil, err
 		}
 	}
+	// Inline site names: read last, and only when there are sites, so
+	// that a damaged or missing IPI stream costs only the names.
+	var ids *idStream
+	if b.inl.nRanges > 0 && m.present(ipiStreamIndex) {
+		if s, err := m.readStream(ipiStreamIndex, "IPI"); err == nil {
+			ids = parseIPI(s)
+		}
+	}
+	b.finishInlines(&p.t, ids)
+	p.t.inlBad = b.inl.bad
 	b.finish(&p.t)
 	return p, nil
 }

@@ -250,7 +250,7 @@ func TestBig(t *testing.T) {
 func TestIdentityMatchesImage(t *testing.T) {
 	images := map[string]string{
 		"x64-full": "x64-full.exe", "x64-publics": "x64-publics.exe", "x64-page8k": "x64-page8k.exe",
-		"x86-full": "x86-full.exe", "big": "big.sys",
+		"x86-full": "x86-full.exe", "big": "big.sys", "x64-inline": "x64-inline.exe",
 	}
 	seen := map[GUID]bool{}
 	for _, name := range fixtureNames {

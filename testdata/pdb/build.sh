@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src" "$work/obj" "$work/out"
-cp "$here"/src/kern.c "$here"/src/kcpp.cpp "$here"/src/ntkrnlmp.c "$here"/src/contosec.c "$work/src/"
+cp "$here"/src/kern.c "$here"/src/kcpp.cpp "$here"/src/ntkrnlmp.c "$here"/src/contosec.c "$here"/src/inl.c "$work/src/"
 cd "$work"
 obj=obj
 
@@ -85,6 +85,13 @@ run $LD $LFLAGS /machine:x86 /safeseh:no /pdbaltpath:x86-full.pdb /pdb:out/x86-f
 } > src/big.c
 run $CC $X64 $CFLAGS_COMMON $DEBUG -c src/big.c -o "$obj/big.obj"
 run $LD $LFLAGS /pdbaltpath:big.pdb /pdb:out/big.pdb /out:out/big.sys "$obj/big.obj"
+
+# x64-inline: optimized (-O2) code with inline frames: S_INLINESITE
+# records with binary annotations, the inlinee lines subsection and
+# LF_FUNC_ID records in the IPI stream. Hash is inlined into Mix, which
+# is inlined into Outer; Bump is inlined into Outer twice.
+run $CC $X64 $(echo "$CFLAGS_COMMON" | sed s/-O1/-O2/) $DEBUG -c src/inl.c -o "$obj/inl.obj"
+run $LD $LFLAGS /pdbaltpath:x64-inline.pdb /pdb:out/x64-inline.pdb /out:out/x64-inline.exe "$obj/inl.obj"
 
 # The bundled example's kernel images (testdata/example/tokeleak.etl):
 # ntkrnlmp.pdb for ntkrnlmp.exe and contosec.pdb for contosec.sys, with
