@@ -59,8 +59,11 @@ func StackModules(mods *stacks.Modules, r stacks.Resolver, refs []stacks.Ref) []
 
 // SymbolNamer is a stacks.Namer that names frames after the functions
 // of the images' PDBs: "module!function" (ntkrnlmp.exe!SepDuplicateToken),
-// the form WPA shows and design.md's output contract asks for. Where it
-// has no symbol it names a frame as the module map does: module+0xRVA
+// the form WPA shows and design.md's output contract asks for. It is a
+// stacks.InlineNamer too: where the compiler inlined functions at a
+// frame's address (a driver built with optimization and private
+// symbols), each gets a frame "module!function (inline)" of its own.
+// Where it has no symbol it names a frame as the module map does: module+0xRVA
 // inside an image whose PDB was not found (or that has no PDB identity,
 // or whose PDB has no symbol at that address), 0xADDRESS outside every
 // image. Frame gives the details behind a name (offset, file, line).
@@ -83,6 +86,8 @@ type SymbolNamer struct {
 	frames map[frameKey]namedFrame
 }
 
+var _ stacks.InlineNamer = (*SymbolNamer)(nil)
+
 type frameKey struct {
 	mod  *stacks.Module
 	addr uint64
@@ -91,9 +96,21 @@ type frameKey struct {
 // namedFrame is a symbolized frame; name is "" when the PDB has no
 // symbol for it.
 type namedFrame struct {
-	name string // module!function
+	name    string // module!function
+	sym     symbols.Symbol
+	inlined []namedInline // innermost first
+}
+
+// namedInline is a function inlined at a frame's address.
+type namedInline struct {
+	name string // module!function (inline)
 	sym  symbols.Symbol
 }
+
+// inlineSuffix marks the name of an inlined function's frame, as
+// `go tool pprof` marks them: no call happened there, the code at the
+// address belongs to the function of the frame below it.
+const inlineSuffix = " (inline)"
 
 // Frame describes one stack frame.
 type Frame struct {
@@ -109,6 +126,19 @@ type Frame struct {
 	Offset uint64
 	// File and Line are the source position of the call the frame
 	// returns from, when the PDB has lines; else "" and 0.
+	File string
+	Line int
+	// Inlined are the functions the compiler inlined into Function at
+	// this address, innermost first, each with its own source position.
+	Inlined []InlinedFrame
+}
+
+// InlinedFrame is a function inlined at a frame's address.
+type InlinedFrame struct {
+	Function string // the bare function name
+	// File and Line are where execution is in the function: for the
+	// innermost, the call the frame returns from; for the others, the
+	// line that calls the one before. "" and 0 when the PDB does not say.
 	File string
 	Line int
 }
@@ -137,8 +167,31 @@ func (n *SymbolNamer) Frame(addr uint64, pid uint32) Frame {
 		fr.Function = f.sym.Name
 		fr.Offset = uint64(f.sym.Offset)
 		fr.File, fr.Line = f.sym.File, f.sym.Line
+		for _, in := range f.inlined {
+			fr.Inlined = append(fr.Inlined, InlinedFrame{Function: in.sym.Name, File: in.sym.File, Line: in.sym.Line})
+		}
 	}
 	return fr
+}
+
+// Inlined returns how many functions the compiler inlined at addr in
+// process pid: SymbolNamer is a stacks.InlineNamer.
+func (n *SymbolNamer) Inlined(addr uint64, pid uint32) int {
+	if mod := n.Modules.Lookup(pid, addr); mod != nil {
+		return len(n.lookup(mod, addr).inlined)
+	}
+	return 0
+}
+
+// AppendInlined appends the name of the k-th function inlined at addr,
+// innermost first: "module!function (inline)".
+func (n *SymbolNamer) AppendInlined(dst []byte, addr uint64, pid uint32, k int) []byte {
+	if mod := n.Modules.Lookup(pid, addr); mod != nil {
+		if in := n.lookup(mod, addr).inlined; k >= 0 && k < len(in) {
+			return append(dst, in[k].name...)
+		}
+	}
+	return dst
 }
 
 // Symbolized reports whether the PDB of mod was found: whether frames in
@@ -162,6 +215,10 @@ func (n *SymbolNamer) lookup(mod *stacks.Module, addr uint64) namedFrame {
 		if sym, ok := p.Lookup(uint32(rva - 1)); ok {
 			sym.Offset++
 			f = namedFrame{name: mod.Name + "!" + sym.Name, sym: sym}
+			for _, in := range p.LookupInlined(uint32(rva-1), nil) {
+				in.Offset++
+				f.inlined = append(f.inlined, namedInline{name: mod.Name + "!" + in.Name + inlineSuffix, sym: in})
+			}
 		}
 	}
 	if n.frames == nil {

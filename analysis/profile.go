@@ -107,6 +107,9 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 			if f := namer.Frame(addr, pid); f.Module != nil {
 				m := f.Module
 				fr.Function, fr.File, fr.Line = f.Function, f.File, f.Line
+				for _, in := range f.Inlined {
+					fr.Inlined = append(fr.Inlined, pprof.InlinedFunction{Function: in.Function, File: in.File, Line: in.Line})
+				}
 				pm := modules[m]
 				if pm == nil {
 					pm = &pprof.Module{Name: m.Name, Path: m.Path, Start: m.Base, Limit: m.Base + m.Size, PDBName: m.PDB.Name}

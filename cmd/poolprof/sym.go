@@ -10,15 +10,19 @@ import (
 	"github.com/poolprof/poolprof/symbols"
 )
 
-const symUsage = "poolprof sym --pdb FILE.pdb RVA..."
+const symUsage = "poolprof sym --pdb FILE.pdb [--inlines] RVA..."
 
 // runSym names addresses with a PDB file: for each RVA (hexadecimal,
 // with or without 0x) it prints "RVA<TAB>function+0xOFF<TAB>file:line",
 // with "?" for an address no symbol covers and an empty file:line when
-// the PDB has no line for it.
+// the PDB has no line for it. With --inlines, the functions the compiler
+// inlined at the address come first, innermost first, one line each:
+// "RVA<TAB>function (inline)<TAB>file:line", as llvm-symbolizer
+// --inlines lists them.
 func runSym(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sym")
 	pdbPath := fs.String("pdb", "", "the PDB `file` to read")
+	inlines := fs.Bool("inlines", false, "also list the functions inlined at each address, innermost first")
 	pos, status, ok := parseArgs(fs, args, symUsage, stdout, stderr)
 	if !ok {
 		return status
@@ -48,7 +52,15 @@ func runSym(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	w := bufio.NewWriter(stdout)
+	var inlined []symbols.Symbol
 	for _, rva := range rvas {
+		if *inlines {
+			inlined = p.LookupInlined(rva, inlined[:0])
+			for _, s := range inlined {
+				w.WriteString(formatSym(rva, s.Name+" (inline)", s))
+				w.WriteByte('\n')
+			}
+		}
 		w.WriteString(symLine(p, rva))
 		w.WriteByte('\n')
 	}
@@ -72,14 +84,18 @@ func parseRVA(s string) (uint32, error) {
 
 // symLine formats one output line for rva.
 func symLine(p *symbols.PDB, rva uint32) string {
-	addr := "0x" + strconv.FormatUint(uint64(rva), 16)
 	s, ok := p.Lookup(rva)
 	if !ok {
-		return addr + "\t?\t"
+		return formatSym(rva, "?", symbols.Symbol{})
 	}
+	return formatSym(rva, s.String(), s)
+}
+
+// formatSym formats "RVA<TAB>name<TAB>file:line", file:line from s.
+func formatSym(rva uint32, name string, s symbols.Symbol) string {
 	pos := ""
 	if s.File != "" && s.Line > 0 {
 		pos = s.File + ":" + strconv.Itoa(s.Line)
 	}
-	return addr + "\t" + s.String() + "\t" + pos
+	return "0x" + strconv.FormatUint(uint64(rva), 16) + "\t" + name + "\t" + pos
 }
