@@ -144,9 +144,7 @@ func (b *builder) addInlines(s *stream, off, end int, names *stringTable) {
 				line = 0
 			}
 			if line != 0 && chk != nil {
-				if f, err := b.fileFor(s, chk, r.fileRef, names, ps.at); err == nil {
-					file = f
-				}
+				file = b.inlineFile(s, chk, r.fileRef, names)
 			}
 			if file == noFile {
 				line = 0
@@ -158,6 +156,20 @@ func (b *builder) addInlines(s *stream, off, end int, names *stringTable) {
 	in.budget -= len(chunk)
 	in.nRanges += len(chunk)
 	in.chunks = append(in.chunks, chunk)
+}
+
+// inlineFile returns the file table index for a checksum entry named by
+// an inline site, or noFile. Unlike fileFor it builds no error for a bad
+// reference: annotations can name one per two bytes.
+func (b *builder) inlineFile(s *stream, chk []byte, ref uint32, names *stringTable) uint32 {
+	if uint64(ref)+6 > uint64(len(chk)) || !names.has(binary.LittleEndian.Uint32(chk[ref:])) {
+		return noFile
+	}
+	f, err := b.fileFor(s, chk, ref, names, 0)
+	if err != nil {
+		return noFile
+	}
+	return f
 }
 
 // siteRows decodes a pending site's annotations into the scratch rows,
