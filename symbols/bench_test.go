@@ -107,3 +107,22 @@ func BenchmarkLookup(b *testing.B) {
 		bench(b, openBytes(b, synthPublics(b, 100_000)), 0x1000, 0x1000+16*100_000)
 	})
 }
+
+// BenchmarkLookupInlined looks up every code byte of x64-inline in turn
+// (chains of 0, 1 and 2 frames) into a reused buffer: no allocations.
+func BenchmarkLookupInlined(b *testing.B) {
+	p := openFixture(b, "x64-inline")
+	buf := make([]Symbol, 0, 8)
+	b.ReportAllocs()
+	frames := 0
+	i := uint32(0)
+	for b.Loop() {
+		buf = p.LookupInlined(0x1000+i%0x60, buf[:0])
+		frames += len(buf)
+		i++
+	}
+	if frames == 0 {
+		b.Fatal("no inline frames")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}

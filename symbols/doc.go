@@ -6,9 +6,12 @@
 // stream (GUID), the DBI stream (age, modules, section headers, OMAP),
 // the public symbols, the procedures in module streams and their C13
 // line tables — and builds sorted tables, so that [PDB.Lookup] is a
-// binary search that allocates nothing. Type streams (TPI, IPI) and the
-// global symbol hash are never read. A loaded *PDB holds no reference to
-// its input and is safe for concurrent use.
+// binary search that allocates nothing. [PDB.LookupInlined] adds the
+// functions inlined at an address, from the inline sites in module
+// streams and the names in the IPI stream; inline data that is damaged
+// is skipped, never fatal. The TPI stream and the global symbol hash are
+// never read. A loaded *PDB holds no reference to its input and is safe
+// for concurrent use.
 //
 // # Identity
 //

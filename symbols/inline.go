@@ -144,9 +144,7 @@ func (b *builder) addInlines(s *stream, off, end int, names *stringTable) {
 				line = 0
 			}
 			if line != 0 && chk != nil {
-				if f, err := b.fileFor(s, chk, r.fileRef, names, ps.at); err == nil {
-					file = f
-				}
+				file = b.inlineFile(s, chk, r.fileRef, names)
 			}
 			if file == noFile {
 				line = 0
@@ -158,6 +156,20 @@ func (b *builder) addInlines(s *stream, off, end int, names *stringTable) {
 	in.budget -= len(chunk)
 	in.nRanges += len(chunk)
 	in.chunks = append(in.chunks, chunk)
+}
+
+// inlineFile returns the file table index for a checksum entry named by
+// an inline site, or noFile. Unlike fileFor it builds no error for a bad
+// reference: annotations can name one per two bytes.
+func (b *builder) inlineFile(s *stream, chk []byte, ref uint32, names *stringTable) uint32 {
+	if uint64(ref)+6 > uint64(len(chk)) || !names.has(binary.LittleEndian.Uint32(chk[ref:])) {
+		return noFile
+	}
+	f, err := b.fileFor(s, chk, ref, names, 0)
+	if err != nil {
+		return noFile
+	}
+	return f
 }
 
 // siteRows decodes a pending site's annotations into the scratch rows,
@@ -284,23 +296,29 @@ func (b *builder) finishInlines(t *tables, ids *idStream) {
 // LookupInlined appends to dst the functions inlined at rva, innermost
 // first, and returns the extended slice; it appends nothing where no
 // inlined code is. With a dst of enough capacity it does not allocate.
+// Together with Lookup's frame, appended last, the result is in the
+// order of a pprof Location's lines (callee first).
 //
 // Each appended Symbol has Kind Inlined and names the inlinee (from the
 // IPI stream: LF_FUNC_ID names, with a namespace scope as "Ns::F";
-// LF_MFUNC_ID method names are unqualified). RVA and Size are the code
-// range of that inlinee's site that holds rva, Offset is rva minus its
-// start, and File and Line are where execution is in that function: for
-// the innermost, the line at rva; for each further one, the line that
-// calls the one before it. For H inlined in G inlined in F, the result
-// is [H at its line, G at the line that calls H].
+// LF_MFUNC_ID method names are unqualified; "inlinee 0xID" when the IPI
+// stream lacks the id). RVA and Size are the code range of that
+// inlinee's site that holds rva, Offset is rva minus its start, and File
+// and Line are where execution is in that function: for the innermost,
+// the line at rva; for each further one, the line that calls the one
+// before it. For H inlined in G inlined in F, the result is [H at its
+// line, G at the line that calls H]. Line is 0 where the module has no
+// inlinee line for the site.
 //
 // The outermost frame, F, is Lookup's. Its File and Line come from the
-// procedure's own line table: MSVC records there the line in F that
-// calls G, but clang (through version 14 at least) records no rows for
-// inlined code, so Lookup then gives the line of the nearest row before
-// rva or none. Under OMAP the address is translated as Lookup does;
-// Microsoft's OMAP PDBs have no module streams and so no inline sites.
-// For return addresses, look up rva-1 as with Lookup.
+// procedure's own line table, the only place that could hold the line
+// in F that calls G: clang 14 records no rows there for inlined code
+// (see the x64-inline fixture), so Lookup then reports the nearest row
+// before rva, or no line. MSVC's tables are not covered by a fixture.
+//
+// Under OMAP the address is translated as Lookup does (Microsoft's OMAP
+// PDBs have no module streams, so no inline sites). For a return
+// address, look up rva-1, as with Lookup.
 func (p *PDB) LookupInlined(rva uint32, dst []Symbol) []Symbol {
 	t := &p.t
 	if len(t.inl) == 0 {

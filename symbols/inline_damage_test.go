@@ -55,6 +55,24 @@ func (f inlineFixture) subsection(t *testing.T, kind uint32) int {
 	return 0
 }
 
+// withSymbols replaces the module's symbol records by Outer's S_GPROC32
+// (with its code size set to size), then body, then S_END.
+func (f *inlineFixture) withSymbols(t *testing.T, size uint32, body []byte) {
+	d := f.s[f.mod]
+	procAt := 4
+	for binary.LittleEndian.Uint16(d[procAt+2:]) != sGProc32 {
+		procAt += 2 + int(binary.LittleEndian.Uint16(d[procAt:]))
+	}
+	proc := append([]byte(nil), d[procAt:procAt+2+int(binary.LittleEndian.Uint16(d[procAt:]))]...)
+	binary.LittleEndian.PutUint32(proc[16:], size)
+	syms := append([]byte{4, 0, 0, 0}, proc...)
+	syms = append(syms, body...)
+	syms = append(syms, 2, 0, 0x06, 0x00) // S_END
+	f.s[f.mod] = append(syms, d[f.symEnd:]...)
+	binary.LittleEndian.PutUint32(f.s[3][dbiHeaderSize+36:], uint32(len(syms))) // module 0's symBytes
+	f.symEnd = len(syms)
+}
+
 func (f inlineFixture) open(t *testing.T) *PDB {
 	b, _ := testMSF{blockSize: 4096, streams: f.s}.write(t)
 	return openBytes(t, b)
@@ -191,26 +209,17 @@ func TestInlineWithoutInlineeLines(t *testing.T) {
 // Hash, each covering Outer's first 0x10 bytes.
 func TestInlineDepthLimit(t *testing.T) {
 	f := loadInlineFixture(t)
-	d := f.s[f.mod]
-	procAt := 4
-	for binary.LittleEndian.Uint16(d[procAt+2:]) != sGProc32 {
-		procAt += 2 + int(binary.LittleEndian.Uint16(d[procAt:]))
-	}
-	proc := d[procAt : procAt+2+int(binary.LittleEndian.Uint16(d[procAt:]))]
-	syms := append([]byte{4, 0, 0, 0}, proc...)
 	site := []byte{20 - 2, 0, 0x4D, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x10, 0, 0,
 		baChangeCodeOffsetAndLineOffset, 0x00, baChangeCodeLength, 0x10}
 	const n = 70
+	var body []byte
 	for range n {
-		syms = append(syms, site...)
+		body = append(body, site...)
 	}
 	for range n {
-		syms = append(syms, 2, 0, 0x4E, 0x11)
+		body = append(body, 2, 0, 0x4E, 0x11)
 	}
-	syms = append(syms, 2, 0, 0x06, 0x00) // S_END
-	f.s[f.mod] = append(syms, d[f.symEnd:]...)
-	dbi := f.s[3]
-	binary.LittleEndian.PutUint32(dbi[dbiHeaderSize+36:], uint32(len(syms))) // module 0's symBytes
+	f.withSymbols(t, 0x3d, body)
 	p := f.open(t)
 	got := p.LookupInlined(0x1004, nil)
 	require.Len(t, got, maxInlineDepth)
@@ -253,34 +262,37 @@ func TestLookupInlinedOMAP(t *testing.T) {
 }
 
 // A module of nothing but inline sites whose annotations describe a
-// one-byte range every two bytes: the ranges kept are bounded by the
-// file size, and opening allocates a small multiple of it.
+// one-byte range every few bytes: the ranges kept are bounded by the
+// file size, and opening allocates a small multiple of it. In the
+// second program every range is in a file that the checksum table does
+// not have: that costs no error value per range.
 func TestOpenInlineRangesBounded(t *testing.T) {
-	f := loadInlineFixture(t)
-	d := f.s[f.mod]
-	procAt := 4
-	for binary.LittleEndian.Uint16(d[procAt+2:]) != sGProc32 {
-		procAt += 2 + int(binary.LittleEndian.Uint16(d[procAt:]))
+	for name, op := range map[string][]byte{
+		"one-byte ranges":       {baChangeCodeOffset, 1},
+		"ranges in no file":     {baChangeFile, 0xBF, 0xFF, baChangeCodeOffset, 1},
+		"ranges in other files": {baChangeFile, 0x00, baChangeCodeOffset, 1, baChangeFile, 0x01, baChangeCodeOffset, 1},
+	} {
+		t.Run(name, func(t *testing.T) { testOpenInlineRangesBounded(t, op) })
 	}
-	proc := append([]byte(nil), d[procAt:procAt+2+int(binary.LittleEndian.Uint16(d[procAt:]))]...)
-	binary.LittleEndian.PutUint32(proc[16:], 1<<24) // code size
-	syms := append([]byte{4, 0, 0, 0}, proc...)
+}
+
+func testOpenInlineRangesBounded(t *testing.T, op []byte) {
+	f := loadInlineFixture(t)
 	const annot = 65000
-	site := make([]byte, inlineSiteAnnotAt+annot)
+	site := make([]byte, inlineSiteAnnotAt, inlineSiteAnnotAt+annot)
+	for len(site)+len(op) <= cap(site) {
+		site = append(site, op...)
+	}
 	binary.LittleEndian.PutUint16(site[0:], uint16(len(site)-2))
 	binary.LittleEndian.PutUint16(site[2:], sInlineSite)
 	binary.LittleEndian.PutUint32(site[12:], 0x1002)
-	for i := inlineSiteAnnotAt; i < len(site); i += 2 {
-		site[i], site[i+1] = baChangeCodeOffset, 1
-	}
 	const sites = 16
+	var body []byte
 	for range sites {
-		syms = append(syms, site...)
-		syms = append(syms, 2, 0, 0x4E, 0x11)
+		body = append(body, site...)
+		body = append(body, 2, 0, 0x4E, 0x11)
 	}
-	syms = append(syms, 2, 0, 0x06, 0x00) // S_END
-	f.s[f.mod] = append(syms, d[f.symEnd:]...)
-	binary.LittleEndian.PutUint32(f.s[3][dbiHeaderSize+36:], uint32(len(syms)))
+	f.withSymbols(t, 1<<24, body)
 	b, _ := testMSF{blockSize: 4096, streams: f.s}.write(t)
 
 	var p *PDB
@@ -290,7 +302,6 @@ func TestOpenInlineRangesBounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.LessOrEqual(t, alloc, maxOpenAlloc(len(b)))
 	assert.LessOrEqual(t, len(p.t.inl), len(b)/8)
-	assert.Positive(t, p.InlineSitesSkipped(), "sites past the budget")
 	got := p.LookupInlined(0x1005, nil)
 	require.Len(t, got, 1)
 	assert.Equal(t, "Hash", got[0].Name)
@@ -299,4 +310,35 @@ func TestOpenInlineRangesBounded(t *testing.T) {
 	s, ok := p.Lookup(0x1005)
 	require.True(t, ok)
 	assert.Equal(t, "Outer", s.Name)
+}
+
+// S_INLINESITE2 (with an invocation count before the annotations) reads
+// like S_INLINESITE; a site record too short for its fields is skipped
+// and its S_INLINESITE_END still closes it.
+func TestInlineSite2(t *testing.T) {
+	f := loadInlineFixture(t)
+	body := []byte{
+		// S_INLINESITE2 for Mix (0x1001), invoked 3 times: code 4, line +1, length 8.
+		24 - 2, 0, 0x5D, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x10, 0, 0, 3, 0, 0, 0,
+		baChangeCodeOffsetAndLineOffset, 0x24, baChangeCodeLength, 0x08,
+		// S_INLINESITE too short for its inlinee, nested in it.
+		10 - 2, 0, 0x4D, 0x11, 0, 0, 0, 0, 0, 0,
+		2, 0, 0x4E, 0x11,
+		// S_INLINESITE for Hash (0x1002) inside Mix: code 6, length 2.
+		20 - 2, 0, 0x4D, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x10, 0, 0,
+		baChangeCodeOffsetAndLineOffset, 0x06, baChangeCodeLength, 0x02,
+		2, 0, 0x4E, 0x11,
+		2, 0, 0x4E, 0x11,
+	}
+	f.withSymbols(t, 0x3d, body)
+	p := f.open(t)
+	assert.Equal(t, 1, p.InlineSitesSkipped())
+	l := func(m string) int { return srcLine(t, "inl.c", m) }
+	assert.Equal(t, fmt.Sprintf("Mix:%d", l("mix.call")-1), names(p, 0x1004))
+	assert.Equal(t, fmt.Sprintf("Hash:%d<Mix:%d", l("hash.body")-2, l("mix.call")-1), names(p, 0x1007))
+	assert.Empty(t, names(p, 0x100c))
+	got := p.LookupInlined(0x1007, nil)
+	require.Len(t, got, 2)
+	assert.Equal(t, Symbol{Name: "Hash", Kind: Inlined, RVA: 0x1006, Size: 2, Offset: 1, File: `C:\src\src\inl.c`, Line: l("hash.body") - 2}, got[0])
+	assert.Equal(t, Symbol{Name: "Mix", Kind: Inlined, RVA: 0x1004, Size: 8, Offset: 3, File: `C:\src\src\inl.c`, Line: l("mix.call") - 1}, got[1])
 }

@@ -46,7 +46,9 @@ type Symbol struct {
 	Kind SymbolKind
 	// RVA is the symbol's start, relative to the image base.
 	RVA uint32
-	// Size is the procedure's code length; 0 for publics.
+	// Size is the procedure's code length; 0 for publics. For inlined
+	// frames it is the length of the inline site's range that holds the
+	// address.
 	Size uint32
 	// Offset is the looked-up address minus the symbol's start, as in
 	// "Name+0x1a3". (Under OMAP it is counted in the original layout.)
@@ -178,7 +180,9 @@ func (b *builder) finish(t *tables) {
 // section that no procedure covers. Lookup does not allocate.
 //
 // For return addresses taken from a stack, look up rva-1 to get the
-// line of the call rather than of the next statement.
+// line of the call rather than of the next statement. The functions
+// inlined at rva, which run inside the procedure's range, come from
+// LookupInlined.
 func (p *PDB) Lookup(rva uint32) (Symbol, bool) {
 	t := &p.t
 	x := rva

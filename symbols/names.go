@@ -40,21 +40,37 @@ func parseNames(s *stream) (*stringTable, error) {
 	return &stringTable{s: s, strings: d[12 : 12+int(n)], base: 12}, nil
 }
 
+// has reports whether str(off) would succeed, without building an
+// error when it would not.
+func (t *stringTable) has(off uint32) bool {
+	if uint64(off) >= uint64(len(t.strings)) {
+		return false
+	}
+	t.index()
+	return len(t.nuls) > 0 && t.nuls[len(t.nuls)-1] >= off
+}
+
+// index finds the NULs that end the strings, once.
+func (t *stringTable) index() {
+	if t.nuls != nil {
+		return
+	}
+	t.all = string(t.strings)
+	t.nuls = make([]uint32, 0, 16)
+	for i := 0; i < len(t.all); i++ {
+		if t.all[i] == 0 {
+			t.nuls = append(t.nuls, uint32(i))
+		}
+	}
+}
+
 // str returns the string at offset off as a substring of the whole
 // table; it does not copy.
 func (t *stringTable) str(off uint32) (string, error) {
 	if uint64(off) >= uint64(len(t.strings)) {
 		return "", t.s.errorf(t.base+len(t.strings), "string offset %#x outside the %d-byte string table", off, len(t.strings))
 	}
-	if t.nuls == nil {
-		t.all = string(t.strings)
-		t.nuls = make([]uint32, 0, 16)
-		for i := 0; i < len(t.all); i++ {
-			if t.all[i] == 0 {
-				t.nuls = append(t.nuls, uint32(i))
-			}
-		}
-	}
+	t.index()
 	k := sort.Search(len(t.nuls), func(i int) bool { return t.nuls[i] >= off })
 	if k == len(t.nuls) {
 		return "", t.s.errorf(t.base+int(off), "unterminated string")
