@@ -57,6 +57,30 @@ func TestSym(t *testing.T) {
 	assert.True(t, strings.HasPrefix(out, "0x1070\tSepCopyTokenBody+0x10\t"), out)
 }
 
+// With --inlines each address lists the functions inlined there first,
+// innermost first (testdata/pdb/src/inl.c: Hash inlined into Mix inlined
+// into Outer, Bump inlined into Outer). clang 14 writes no line for
+// Outer's own code at inlined addresses.
+func TestSymInlines(t *testing.T) {
+	const pdb = "../../testdata/pdb/x64-inline.pdb"
+	code, out, errOut := runCmd(t, "sym", "--pdb", pdb, "--inlines", "0x1000", "0x1010", "0x1040")
+	require.Equal(t, exitOK, code, errOut)
+	want := strings.Join([]string{
+		"0x1000\tBump (inline)\t" + markerLine(t, "inl.c", "bump.body"),
+		"0x1000\tOuter+0x0\t",
+		"0x1010\tHash (inline)\t" + markerLine(t, "inl.c", "hash.body"),
+		"0x1010\tMix (inline)\t" + markerLine(t, "inl.c", "mix.call"),
+		"0x1010\tOuter+0x10\t",
+		"0x1040\tKiSystemStartup+0x0\t" + markerLine(t, "inl.c", "start"),
+	}, "\n") + "\n"
+	assert.Equal(t, want, out)
+
+	// Without --inlines, one line per address as before.
+	code, out, _ = runCmd(t, "sym", "--pdb", pdb, "0x1010")
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "0x1010\tOuter+0x10\t\n", out)
+}
+
 func TestSymErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
