@@ -31,15 +31,9 @@ import (
 //     the address when no row precedes it; Lookup reports none. Only
 //     addresses where Lookup has a line are compared.
 
-func symbolizer(t *testing.T) string {
-	for _, name := range []string{"llvm-symbolizer-14", "llvm-symbolizer"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("llvm-symbolizer not installed (Debian: apt-get install llvm-14)")
-	return ""
-}
+// symbolizer returns llvm-symbolizer 14, whose behaviours the comparison
+// knows.
+func symbolizer(t *testing.T) string { return llvmTool(t, "llvm-symbolizer") }
 
 type oracleFrame struct {
 	name string

@@ -21,13 +21,27 @@ import (
 // the section headers of the image (read with debug/pe), not with this
 // package's own section table.
 
+// pdbutil returns llvm-pdbutil 14, whose dump format the parsers here
+// read; another version is skipped rather than misread.
 func pdbutil(t *testing.T) string {
-	for _, name := range []string{"llvm-pdbutil-14", "llvm-pdbutil"} {
-		if p, err := exec.LookPath(name); err == nil {
+	return llvmTool(t, "llvm-pdbutil")
+}
+
+// llvmTool returns the path of an LLVM 14 tool (name-14, else name when
+// it reports version 14), or skips the test.
+func llvmTool(t *testing.T, name string) string {
+	t.Helper()
+	for _, n := range []string{name + "-14", name} {
+		p, err := exec.LookPath(n)
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(p, "--version").Output()
+		if err == nil && strings.Contains(string(out), "LLVM version 14.") {
 			return p
 		}
 	}
-	t.Skip("llvm-pdbutil not installed (Debian: apt-get install llvm-14)")
+	t.Skipf("%s from LLVM 14 not installed (Debian: apt-get install llvm-14)", name)
 	return ""
 }
 
