@@ -1,8 +1,6 @@
 package analysis_test
 
 import (
-	"bytes"
-	"encoding/binary"
 	"math"
 	"testing"
 
@@ -10,9 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolprof/poolprof/analysis"
-	"github.com/poolprof/poolprof/etl"
 	"github.com/poolprof/poolprof/etl/etltest"
-	"github.com/poolprof/poolprof/pool"
 	"github.com/poolprof/poolprof/pool/pprof"
 	"github.com/poolprof/poolprof/stacks"
 )
@@ -24,23 +20,11 @@ import (
 func TestHugeSizesSaturate(t *testing.T) {
 	b, err := etltest.New(etltest.Options{CPUs: 1})
 	require.NoError(t, err)
-	toke, err := pool.ParseTag("Toke")
-	require.NoError(t, err)
 	for i, size := range []uint64{1 << 63, math.MaxUint64, 1664} {
-		p := make([]byte, 24)
-		binary.LittleEndian.PutUint32(p[0:], 1) // PagedPool
-		binary.LittleEndian.PutUint32(p[4:], toke)
-		binary.LittleEndian.PutUint64(p[8:], size)
-		binary.LittleEndian.PutUint64(p[16:], 0xffffa00000001000+uint64(i)<<12)
-		_, err := b.Add(0, etltest.Record{Kind: etl.KindPerfInfo64, HookID: 0x0E20, Version: 2, Timestamp: int64(1000 * (i + 1)), Payload: p})
+		_, err := b.Add(0, pagedAlloc(t, int64(1000*(i+1)), "Toke", size, 0xffffa00000001000+uint64(i)<<12))
 		require.NoError(t, err)
 	}
-	data, err := b.Bytes()
-	require.NoError(t, err)
-	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
-	require.NoError(t, err)
-	res, err := analysis.Run(f, analysis.Options{})
-	require.NoError(t, err)
+	res := analyze(t, b, analysis.Options{})
 	require.Len(t, res.Pool.Outstanding, 3)
 
 	// All three have no stack: one entry, its bytes saturated.

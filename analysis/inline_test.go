@@ -1,7 +1,6 @@
 package analysis_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/poolprof/poolprof/etl"
 	"github.com/poolprof/poolprof/etl/etltest"
 	"github.com/poolprof/poolprof/etl/kernel"
-	"github.com/poolprof/poolprof/pool"
 	"github.com/poolprof/poolprof/pool/pprof"
 	"github.com/poolprof/poolprof/stacks"
 	"github.com/poolprof/poolprof/symbols"
@@ -73,25 +71,9 @@ func TestInlinedFramesEndToEnd(t *testing.T) {
 	add(etltest.Record{Kind: etl.KindFullHeader64, Provider: kernel.ImageIDGUID, Opcode: 36, Version: 2,
 		ThreadID: 0xFFFFFFFF, Timestamp: 100, Payload: dbg})
 
-	toke, err := pool.ParseTag("Toke")
-	require.NoError(t, err)
-	alloc := make([]byte, 24)
-	binary.LittleEndian.PutUint32(alloc[0:], 1) // PagedPool
-	binary.LittleEndian.PutUint32(alloc[4:], toke)
-	binary.LittleEndian.PutUint64(alloc[8:], 1664)
-	binary.LittleEndian.PutUint64(alloc[16:], 0xffffa00000001000)
-	add(etltest.Record{Kind: etl.KindPerfInfo64, HookID: 0x0E20, Version: 2, Timestamp: 200, Payload: alloc})
-	st := binary.LittleEndian.AppendUint64(nil, 200)
-	st = binary.LittleEndian.AppendUint32(st, 4)                   // System
-	st = binary.LittleEndian.AppendUint32(st, 8)                   // thread
-	st = binary.LittleEndian.AppendUint64(st, base+uint64(site)+1) // returns just after the inlined code
-	add(etltest.Record{Kind: etl.KindPerfInfo64, HookID: 0x1820, Version: 2, Timestamp: 200, Payload: st})
-	data, err := b.Bytes()
-	require.NoError(t, err)
-	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
-	require.NoError(t, err)
-	res, err := analysis.Run(f, analysis.Options{})
-	require.NoError(t, err)
+	add(pagedAlloc(t, 200, "Toke", 1664, 0xffffa00000001000))
+	add(stackOf(200, 4, 8, base+uint64(site)+1)) // System; returns just after the inlined code
+	res := analyze(t, b, analysis.Options{})
 	require.Len(t, res.Pool.Outstanding, 1)
 
 	n := &analysis.SymbolNamer{Modules: res.Modules, Resolver: pdbResolver(t)}

@@ -2,7 +2,6 @@ package analysis_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math"
 	"testing"
 	"time"
@@ -23,35 +22,16 @@ import (
 func TestPerfInfoPoolEventsLearnTheirProcess(t *testing.T) {
 	b, err := etltest.New(etltest.Options{CPUs: 2})
 	require.NoError(t, err)
-	toke, err := pool.ParseTag("Toke")
-	require.NoError(t, err)
 	add := func(cpu int, ts int64, pid, tid uint32, addr uint64) {
-		p := make([]byte, 24)
-		binary.LittleEndian.PutUint32(p[0:], 1) // PagedPool
-		binary.LittleEndian.PutUint32(p[4:], toke)
-		binary.LittleEndian.PutUint64(p[8:], 1664)
-		binary.LittleEndian.PutUint64(p[16:], addr)
-		_, err := b.Add(cpu, etltest.Record{Kind: etl.KindPerfInfo64, HookID: 0x0E20, Version: 2, Timestamp: ts, Payload: p})
+		_, err := b.Add(cpu, pagedAlloc(t, ts, "Toke", 1664, addr))
 		require.NoError(t, err)
-		st := make([]byte, 16+16)
-		binary.LittleEndian.PutUint64(st[0:], uint64(ts))
-		binary.LittleEndian.PutUint32(st[8:], pid)
-		binary.LittleEndian.PutUint32(st[12:], tid)
-		binary.LittleEndian.PutUint64(st[16:], 0xfffff80000001234)
-		binary.LittleEndian.PutUint64(st[24:], 0xfffff80000005678)
-		_, err = b.Add(cpu, etltest.Record{Kind: etl.KindPerfInfo64, HookID: 0x1820, Version: 2, Timestamp: ts, Payload: st})
+		_, err = b.Add(cpu, stackOf(ts, pid, tid, 0xfffff80000001234, 0xfffff80000005678))
 		require.NoError(t, err)
 	}
 	add(0, 1000, 712, 99, 0xffffa00000001000)
 	add(1, 1000, 4, 8, 0xffffa00000002000) // same instant, other processor
 	add(0, 2000, 712, 99, 0xffffa00000003000)
-	data, err := b.Bytes()
-	require.NoError(t, err)
-	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
-	require.NoError(t, err)
-
-	res, err := analysis.Run(f, analysis.Options{Pool: pool.Options{Filter: pool.Filter{PIDs: []uint32{712}}}})
-	require.NoError(t, err)
+	res := analyze(t, b, analysis.Options{Pool: pool.Options{Filter: pool.Filter{PIDs: []uint32{712}}}})
 	require.Len(t, res.Pool.Outstanding, 2)
 	for _, a := range res.Pool.Outstanding {
 		assert.Equal(t, uint32(712), a.PID)

@@ -1,14 +1,9 @@
 package pprof_test
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -79,30 +74,9 @@ func TestInlinedFunctionsAreLocationLines(t *testing.T) {
 
 // go tool pprof shows inlined functions as frames of their own.
 func TestGoToolPprofShowsInlinedFrames(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go tool pprof")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
-	dir := t.TempDir()
-	name := filepath.Join(dir, "inline.pb.gz")
-	var buf bytes.Buffer
-	require.NoError(t, pprof.Write(&buf, inlineSamples(), pprof.Facts{DropFrames: pprof.AllocatorFrames}))
-	require.NoError(t, os.WriteFile(name, buf.Bytes(), 0o644))
-	cmd := exec.Command(goBin, "tool", "pprof", "-top", name)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PPROF_BINARY_PATH="+dir, "PPROF_TMPDIR="+dir)
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	t.Logf("%s", out)
-	rows := topRows(t, string(out))
+	rows := topRows(t, runGoPprof(t, inlineSamples(), pprof.Facts{DropFrames: pprof.AllocatorFrames}, "-top"))
 	require.NotEmpty(t, rows)
 	assert.Equal(t, "contosec.sys!CsAllocateContext (inline)", rows[0], "the inlined helper leads -top")
 	assert.Contains(t, rows, "contosec.sys!CsCreateContext (inline)")
 	assert.Contains(t, rows, "contosec.sys!CsDispatchCreate")
-
-	_, err = profile.Parse(bytes.NewReader(buf.Bytes()))
-	require.NoError(t, err)
 }

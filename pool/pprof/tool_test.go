@@ -21,6 +21,17 @@ import (
 // `go tool pprof args... FILE`, returning its standard output.
 func goPprof(t *testing.T, edit func(*pprof.Facts), args ...string) string {
 	t.Helper()
+	samples, facts := fixture()
+	if edit != nil {
+		edit(&facts)
+	}
+	return runGoPprof(t, samples, facts, args...)
+}
+
+// runGoPprof writes the profile of samples and facts and runs `go tool
+// pprof args... FILE`, returning its standard output.
+func runGoPprof(t *testing.T, samples []pprof.Sample, facts pprof.Facts, args ...string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs go tool pprof")
 	}
@@ -30,10 +41,6 @@ func goPprof(t *testing.T, edit func(*pprof.Facts), args ...string) string {
 	}
 	dir := t.TempDir()
 	name := filepath.Join(dir, "toke.pb.gz")
-	samples, facts := fixture()
-	if edit != nil {
-		edit(&facts)
-	}
 	var buf bytes.Buffer
 	require.NoError(t, pprof.Write(&buf, samples, facts))
 	require.NoError(t, os.WriteFile(name, buf.Bytes(), 0o644))
