@@ -63,10 +63,11 @@ func StackModules(mods *stacks.Modules, r stacks.Resolver, refs []stacks.Ref) []
 // stacks.InlineNamer too: where the compiler inlined functions at a
 // frame's address (a driver built with optimization and private
 // symbols), each gets a frame "module!function (inline)" of its own.
-// Where it has no symbol it names a frame as the module map does: module+0xRVA
-// inside an image whose PDB was not found (or that has no PDB identity,
-// or whose PDB has no symbol at that address), 0xADDRESS outside every
-// image. Frame gives the details behind a name (offset, file, line).
+// Where it has no symbol it names a frame as the module map does:
+// module+0xRVA inside an image whose PDB was not found (or that has no
+// PDB identity, or whose PDB has no symbol at that address), 0xADDRESS
+// outside every image. Frame gives the details behind a name (offset,
+// file, line, inlined functions).
 //
 // Frames are return addresses, so a frame is looked up one byte before
 // its address: the call it returns from, which is inside the calling
