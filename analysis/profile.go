@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"regexp"
 
@@ -49,8 +48,8 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 		namer = &SymbolNamer{Modules: res.Modules}
 	}
 	type acc struct {
-		ref                                                stacks.Ref
-		allocObjects, allocBytes, inuseObjects, inuseBytes int64
+		ref          stacks.Ref
+		alloc, inuse stacks.Value // sums stop at math.MaxInt64
 	}
 	var order []sampleKey
 	sums := map[sampleKey]*acc{}
@@ -71,11 +70,10 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 	for i := range res.Pool.Outstanding {
 		al := &res.Pool.Outstanding[i]
 		a := add(stacks.Ref(al.Stack), al.PID, al.Tag, al.PoolType, al.Lifetime)
-		a.inuseObjects++
-		addSaturating(&a.inuseBytes, al.Size)
+		v := stacks.Value{Count: 1, Bytes: clampInt64(al.Size)}
+		a.inuse.Add(v)
 		if al.Lifetime == pool.AIFO { // allocated inside the window
-			a.allocObjects++
-			addSaturating(&a.allocBytes, al.Size)
+			a.alloc.Add(v)
 		}
 	}
 	for i := range res.Pool.Closed {
@@ -84,8 +82,7 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 			continue
 		}
 		a := add(stacks.Ref(g.Stack), g.PID, g.Tag, g.PoolType, g.Lifetime)
-		addSaturating(&a.allocObjects, g.Count)
-		addSaturating(&a.allocBytes, g.Bytes)
+		a.alloc.Add(stacks.Value{Count: clampInt64(g.Count), Bytes: clampInt64(g.Bytes)})
 	}
 	modules := map[*stacks.Module]*pprof.Module{}
 	out := make([]pprof.Sample, 0, len(order))
@@ -93,8 +90,8 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 		a := sums[k]
 		pid := res.Stacks.Process(a.ref)
 		s := pprof.Sample{
-			AllocObjects: a.allocObjects, AllocBytes: a.allocBytes,
-			InuseObjects: a.inuseObjects, InuseBytes: a.inuseBytes,
+			AllocObjects: a.alloc.Count, AllocBytes: a.alloc.Bytes,
+			InuseObjects: a.inuse.Count, InuseBytes: a.inuse.Bytes,
 			Tag: pool.TagString(k.tag), PoolType: pool.PoolType(k.poolType).String(),
 			Paged: pool.PoolType(k.poolType).Paged(), Lifetime: k.lifetime.String(),
 			Process: ProcessLabel(res, k.pid), PID: int64(k.pid),
@@ -125,17 +122,6 @@ func ProfileSamples(res *Result, namer *SymbolNamer) []pprof.Sample {
 		out = append(out, s)
 	}
 	return out
-}
-
-// addSaturating adds v to *sum, stopping at math.MaxInt64: pprof values
-// are signed, and a damaged trace can claim sizes near 2^64 that would
-// otherwise wrap into negative values pprof rejects.
-func addSaturating(sum *int64, v uint64) {
-	if v > uint64(math.MaxInt64-*sum) {
-		*sum = math.MaxInt64
-		return
-	}
-	*sum += int64(v)
 }
 
 // AllocatorFrames is the pprof drop_frames expression that hides the pool

@@ -21,10 +21,11 @@ type Value struct {
 	Bytes int64
 }
 
-// add adds w to v, stopping at math.MaxInt64 (and math.MinInt64) rather
+// Add adds w to v, stopping at math.MaxInt64 (and math.MinInt64) rather
 // than wrapping: a damaged trace can claim sizes near 2^63, and a total
-// that wrapped negative would turn a flame graph inside out.
-func (v *Value) add(w Value) {
+// that wrapped negative would turn a flame graph inside out (and is a
+// value pprof rejects).
+func (v *Value) Add(w Value) {
 	v.Count = addSaturating(v.Count, w.Count)
 	v.Bytes = addSaturating(v.Bytes, w.Bytes)
 }
@@ -61,7 +62,7 @@ func (c *Counts) Add(ref Ref, count, bytes int64) {
 		c.refs = append(c.refs, ref)
 		c.vals = append(c.vals, Value{})
 	}
-	c.vals[i].add(Value{count, bytes})
+	c.vals[i].Add(Value{count, bytes})
 }
 
 // Len returns the number of distinct references added.
@@ -177,12 +178,12 @@ func (t *Tree) Root() *Node { return &t.root }
 func (t *Tree) Add(frames []string, count, bytes int64) {
 	v := Value{count, bytes}
 	n := &t.root
-	n.Value.add(v)
+	n.Value.Add(v)
 	for i := len(frames) - 1; i >= 0; i-- {
 		n = n.child(frames[i], nil)
-		n.Value.add(v)
+		n.Value.Add(v)
 	}
-	n.Self.add(v)
+	n.Self.Add(v)
 }
 
 // AddStack folds a stack of addresses, innermost first, naming its frames
@@ -192,21 +193,21 @@ func (t *Tree) AddStack(namer Namer, frames []uint64, pid uint32, count, bytes i
 	v := Value{count, bytes}
 	in, _ := namer.(InlineNamer)
 	n := &t.root
-	n.Value.add(v)
+	n.Value.Add(v)
 	for i := len(frames) - 1; i >= 0; i-- {
 		t.buf = namer.AppendFrame(t.buf[:0], frames[i], pid)
 		n = n.child("", t.buf)
-		n.Value.add(v)
+		n.Value.Add(v)
 		if in == nil {
 			continue
 		}
 		for k := in.Inlined(frames[i], pid) - 1; k >= 0; k-- {
 			t.buf = in.AppendInlined(t.buf[:0], frames[i], pid, k)
 			n = n.child("", t.buf)
-			n.Value.add(v)
+			n.Value.Add(v)
 		}
 	}
-	n.Self.add(v)
+	n.Self.Add(v)
 }
 
 // child returns the child named name (or b, when name is ""), adding it.

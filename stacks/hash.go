@@ -89,12 +89,6 @@ func (m *u64map) del(k uint64) {
 
 func (m *u64map) len() int { return m.n }
 
-// clear empties the map and keeps its storage.
-func (m *u64map) clear() {
-	clear(m.vals)
-	m.n = 0
-}
-
 func (m *u64map) grow() {
 	size := max(u64mapMinSize, 2*len(m.keys))
 	oldK, oldV := m.keys, m.vals

@@ -205,9 +205,6 @@ func readFull(r io.ReaderAt, b []byte, off int64) error {
 	return err
 }
 
-// numStreams returns the number of streams in the directory.
-func (m *msf) numStreams() int { return len(m.sizes) }
-
 // present reports whether stream i exists and is not a nil stream.
 func (m *msf) present(i int) bool {
 	return i >= 0 && i < len(m.sizes) && m.sizes[i] != nilStreamSize

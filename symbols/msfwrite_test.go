@@ -128,7 +128,7 @@ func streamsOf(t testing.TB, b []byte) [][]byte {
 	t.Helper()
 	m, err := openMSF(bytes.NewReader(b), int64(len(b)))
 	require.NoError(t, err)
-	out := make([][]byte, m.numStreams())
+	out := make([][]byte, len(m.sizes))
 	for i := range out {
 		if !m.present(i) {
 			continue
