@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -56,16 +55,6 @@ func readDump(t testing.TB, name string) []refEvent {
 	return out
 }
 
-type refSummary struct {
-	Events   int            `json:"events"`
-	ByHeader map[string]int `json:"by_header_type"`
-	ByProv   map[string]int `json:"by_provider"`
-	ByKey    map[string]int `json:"by_provider_header_opcode_version"`
-	MinTS    int64          `json:"min_ts_raw"`
-	MaxTS    int64          `json:"max_ts_raw"`
-	Extra    map[string]any `json:"-"`
-}
-
 // summaryKey is the reference summary's per-event key.
 func summaryKey(ev *etl.Event) string {
 	if ev.Kind == etl.KindEventHeader32 || ev.Kind == etl.KindEventHeader64 {
@@ -84,7 +73,7 @@ func TestCorpusFileOrder(t *testing.T) {
 			require.NoError(t, err)
 			defer f.Close()
 			r := f.NewReader(etl.OrderFile)
-			got := refSummary{ByHeader: map[string]int{}, ByProv: map[string]int{}, ByKey: map[string]int{}}
+			got := corpus.Summary{ByHeader: map[string]int64{}, ByProv: map[string]int64{}, ByKey: map[string]int64{}}
 			i := 0
 			for ev, err := range r.All() {
 				require.NoError(t, err)
@@ -106,10 +95,7 @@ func TestCorpusFileOrder(t *testing.T) {
 			assert.Equal(t, len(ref), i, "event count")
 			assert.Empty(t, r.Problems(), "problems")
 
-			var want refSummary
-			b, err := os.ReadFile(name + ".summary.json")
-			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(b, &want))
+			want := corpus.ReadSummary(t, name)
 			assert.Equal(t, want.Events, got.Events)
 			assert.Equal(t, want.ByHeader, got.ByHeader)
 			assert.Equal(t, want.ByProv, got.ByProv)

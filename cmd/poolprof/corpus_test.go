@@ -240,16 +240,6 @@ func sortedMapKeys(m map[string]any) []string {
 	return keys
 }
 
-// refSummary is a corpus file's summary.json.
-type refSummary struct {
-	Events   int64            `json:"events"`
-	ByHeader map[string]int64 `json:"by_header_type"`
-	ByProv   map[string]int64 `json:"by_provider"`
-	ByKey    map[string]int64 `json:"by_provider_header_opcode_version"`
-	MinTS    int64            `json:"min_ts_raw"`
-	MaxTS    int64            `json:"max_ts_raw"`
-}
-
 // TestCorpusInfoJSON checks the info inventory of every corpus file
 // against the reference summary: the event total, the raw time range, and
 // the counts by provider, header kind, (id,) opcode and version, to which
@@ -264,10 +254,7 @@ func TestCorpusInfoJSON(t *testing.T) {
 			var rep infoReport
 			require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
 
-			var want refSummary
-			b, err := os.ReadFile(name + ".summary.json")
-			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(b, &want))
+			want := corpus.ReadSummary(t, name)
 
 			assert.Equal(t, want.Events, rep.Events.Total)
 			assert.Equal(t, want.MinTS, rep.Events.FirstRaw)

@@ -8,9 +8,7 @@
 package kernel
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,7 +30,7 @@ func TestReaderCorpusDecode(t *testing.T) {
 			require.NoError(t, err)
 			defer f.Close()
 
-			got := map[string]int{}
+			got := map[string]int64{}
 			var d Decoded
 			i := 0
 			for ev, err := range f.Events() {
@@ -63,12 +61,7 @@ func TestReaderCorpusDecode(t *testing.T) {
 				got[fmt.Sprintf("%v %v op=%d v=%d", ev.Provider, summaryKind(name, ev.Kind), ev.Opcode, ev.Version)]++
 			}
 
-			raw, err := os.ReadFile(path + ".summary.json")
-			require.NoError(t, err)
-			var sum struct {
-				ByKey map[string]int `json:"by_provider_header_opcode_version"`
-			}
-			require.NoError(t, json.Unmarshal(raw, &sum))
+			sum := corpus.ReadSummary(t, path)
 			for key, n := range got {
 				assert.Equal(t, sum.ByKey[key], n, "%s", key)
 			}
@@ -87,7 +80,7 @@ func TestReaderCorpusDecode(t *testing.T) {
 					assert.Equal(t, n, got[key], "%s", key)
 				}
 			}
-			total := 0
+			total := int64(0)
 			for _, n := range got {
 				total += n
 			}

@@ -8,6 +8,7 @@ package corpus
 import (
 	"bufio"
 	"compress/gzip"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -83,4 +84,30 @@ func Dump(tb testing.TB, path string) *bufio.Scanner {
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	return sc
+}
+
+// Summary is the reference summary of a corpus file
+// (path.summary.json): event counts by header kind, by provider and by
+// provider, header kind, (id,) opcode and version, and the raw time range.
+type Summary struct {
+	Events   int64            `json:"events"`
+	ByHeader map[string]int64 `json:"by_header_type"`
+	ByProv   map[string]int64 `json:"by_provider"`
+	ByKey    map[string]int64 `json:"by_provider_header_opcode_version"`
+	MinTS    int64            `json:"min_ts_raw"`
+	MaxTS    int64            `json:"max_ts_raw"`
+}
+
+// ReadSummary reads the reference summary of the corpus file path.
+func ReadSummary(tb testing.TB, path string) Summary {
+	tb.Helper()
+	var s Summary
+	b, err := os.ReadFile(path + ".summary.json")
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil {
+		tb.Fatalf("%s.summary.json: %v", path, err)
+	}
+	return s
 }
