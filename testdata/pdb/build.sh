@@ -1,8 +1,10 @@
 #!/bin/sh
-# build.sh regenerates the PDB fixtures in this directory from src/.
+# build.sh regenerates the PDB fixtures in this directory from src/ and,
+# for the bundled example's images, from the sources testdata/pdb/gen
+# writes.
 #
 # Needs clang-14, lld-link-14 and llvm-readobj-14 (Debian: apt-get install
-# clang-14 lld-14 llvm-14).
+# clang-14 lld-14 llvm-14), and go.
 # The outputs are byte-for-byte reproducible: /Brepro fixes the GUID and
 # timestamps, -ffile-compilation-dir=. and /pdbsourcepath:C:\src keep the
 # build directory out of the PDB, and /pdbaltpath keeps it out of the image.
@@ -17,7 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src" "$work/obj" "$work/out"
-cp "$here"/src/kern.c "$here"/src/kcpp.cpp "$here"/src/ntkrnlmp.c "$here"/src/contosec.c "$here"/src/inl.c "$work/src/"
+cp "$here"/src/kern.c "$here"/src/kcpp.cpp "$here"/src/inl.c "$work/src/"
+# The example's kernel images are generated from internal/tokeleak's
+# function table, not committed.
+(cd "$here/../.." && go run ./testdata/pdb/gen -o "$work/src")
 cd "$work"
 obj=obj
 
@@ -96,8 +101,8 @@ run $LD $LFLAGS /pdbaltpath:x64-inline.pdb /pdb:out/x64-inline.pdb /out:out/x64-
 # The bundled example's kernel images (testdata/example/tokeleak.etl):
 # ntkrnlmp.pdb for ntkrnlmp.exe and contosec.pdb for contosec.sys, with
 # every function the example's stacks pass through at its RVA and size
-# (src/ntkrnlmp.c and src/contosec.c are generated from
-# internal/tokeleak/functions.go by "go run ./testdata/pdb/gen"). The
+# (src/ntkrnlmp.c and src/contosec.c, generated above from
+# internal/tokeleak/functions.go by testdata/pdb/gen). The
 # trace's DbgID_RSDS events carry these PDBs' GUIDs and ages
 # (internal/tokeleak/pdbs.go). Only the PDBs are kept: ntkrnlmp.exe is
 # 8 MB of int3 filler.

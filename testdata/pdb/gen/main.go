@@ -14,9 +14,10 @@
 // function lands at its RVA. build.sh compiles the output;
 // symbols/tokeleak_pdb_test.go checks the PDBs against the table.
 //
-// Usage, from the repository root:
+// build.sh runs it into its scratch folder; the sources are not
+// committed. To look at them, from the repository root:
 //
-//	go run ./testdata/pdb/gen -o testdata/pdb/src
+//	go run ./testdata/pdb/gen -o /tmp/src
 package main
 
 import (
